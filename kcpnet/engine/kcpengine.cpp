@@ -540,9 +540,10 @@ std::uint32_t KcpEngine::check(std::uint32_t now) const noexcept
         haveTimer = true;
     };
 
+    bool urgent = false; // due at once, not at the next tick
     if (!m_sndQueue.empty()) {
         if (kcpDiff(m_sndNxt, m_sndUna + effectiveCwnd()) < 0)
-            tickWork = true;
+            (m_sendNoDelay ? urgent : tickWork) = true;
         if (m_rmtWnd == 0) {
             if (m_probeWait == 0)
                 tickWork = true; // the probe timer gets armed at the next flush
@@ -557,11 +558,13 @@ std::uint32_t KcpEngine::check(std::uint32_t now) const noexcept
         if (seg.acked)
             continue;
         if (seg.xmit == 0 || (seg.fastack >= resent && (m_fastLimit == 0 || seg.xmit <= m_fastLimit)))
-            tickWork = true;
+            (m_sendNoDelay ? urgent : tickWork) = true;
         else
             addTimer(seg.resendts);
     }
 
+    if (urgent)
+        return now;
     if (tickWork)
         addTimer(tickTime(now));
     return haveTimer ? timer : now + kIdleDelay;
@@ -768,6 +771,11 @@ void KcpEngine::setStreamMode(bool stream)
 void KcpEngine::setAckNoDelay(bool on)
 {
     m_ackNoDelay = on;
+}
+
+void KcpEngine::setSendNoDelay(bool on)
+{
+    m_sendNoDelay = on;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

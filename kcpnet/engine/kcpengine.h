@@ -152,6 +152,9 @@ public:
     void setFastResendLimit(std::uint32_t limit); // fast retransmits per segment; 0 = unlimited
     void setStreamMode(bool stream);               // set before sending anything
     void setAckNoDelay(bool on);                   // send ACKs at the next update() instead of the next interval tick
+    // Send new data (and fast retransmissions) at the next update() as soon as the window allows, instead of
+    // at the next interval tick. With both no-delay options the interval only matters as the RTO floor.
+    void setSendNoDelay(bool on);
 
     std::uint32_t mtu() const noexcept { return m_mtu; }
     std::uint32_t mss() const noexcept { return m_mss; }
@@ -166,6 +169,7 @@ public:
     std::uint32_t deadLinkLimit() const noexcept { return m_deadLink; }
     bool streamMode() const noexcept { return m_stream; }
     bool ackNoDelay() const noexcept { return m_ackNoDelay; }
+    bool sendNoDelay() const noexcept { return m_sendNoDelay; }
 
     // ---- State ----
 
@@ -258,6 +262,7 @@ private:
     bool m_noCwnd = false;
     bool m_stream = false;
     bool m_ackNoDelay = false;
+    bool m_sendNoDelay = false;
     bool m_dead = false;
 };
 
