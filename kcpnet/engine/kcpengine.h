@@ -43,7 +43,7 @@ struct KcpEngineStats {
     std::uint32_t srtt = 0;
     std::uint32_t rttvar = 0;
     std::uint32_t rto = 0;
-    std::uint32_t cwnd = 0;
+    std::uint32_t cwnd = 0;         // effective send window: min(send window, remote window, congestion window)
     std::uint32_t ssthresh = 0;
     std::uint32_t remoteWindow = 0; // last window the peer announced
     std::uint32_t inFlight = 0;     // snd_nxt - snd_una: segments sent and not yet cumulatively acknowledged
@@ -93,7 +93,7 @@ public:
     static constexpr std::uint32_t kDefaultDeadLink = 20;
     static constexpr std::uint32_t kDefaultFastResendLimit = 5;
     static constexpr std::uint32_t kMaxWindow = 65535;       // the wnd field is 16 bits
-    static constexpr std::uint32_t kMaxFragments = 255;      // frg is 8 bits and counts down to 0
+    static constexpr std::uint32_t kMaxFragments = 255;      // fragments per message (kcp-go's limit; ikcp's is 127)
     static constexpr std::uint32_t kIdleDelay = 1u << 30;    // check() when there is nothing to do: "not soon"
 
     explicit KcpEngine(std::uint32_t conv, Output output = {});
@@ -117,7 +117,8 @@ public:
     int recv(std::uint8_t *buffer, int size);
     // Segments written but not yet acknowledged (send queue + send buffer), as ikcp's waitsnd.
     std::uint32_t waitSnd() const noexcept;
-    // Largest message send() accepts in message mode.
+    // Largest message send() accepts in message mode: mss * min(kMaxFragments, receiveWindow()).
+    // The peer's receive window must hold that many fragments too (ikcp's default of 128 holds 127).
     std::uint32_t maxMessageSize() const noexcept;
 
     // ---- Driving ----
@@ -149,11 +150,13 @@ public:
     bool setMtu(std::uint32_t mtu);
     void setMinRto(std::uint32_t minRto);
     void setDeadLink(std::uint32_t transmissions);
-    void setFastResendLimit(std::uint32_t limit); // fast retransmits per segment; 0 = unlimited
+    // No fast retransmit for a segment already transmitted more than `limit` times (all kinds); 0 = no limit.
+    void setFastResendLimit(std::uint32_t limit);
     void setStreamMode(bool stream);               // set before sending anything
     void setAckNoDelay(bool on);                   // send ACKs at the next update() instead of the next interval tick
     // Send new data (and fast retransmissions) at the next update() as soon as the window allows, instead of
-    // at the next interval tick. With both no-delay options the interval only matters as the RTO floor.
+    // at the next interval tick. With both no-delay options the tick still paces window probes/updates and
+    // the interval still floors the variance term of the RTO (rto >= srtt + interval).
     void setSendNoDelay(bool on);
 
     std::uint32_t mtu() const noexcept { return m_mtu; }
@@ -175,6 +178,9 @@ public:
 
     // A segment was transmitted deadLinkLimit() times without being acknowledged.
     bool isDeadLink() const noexcept { return m_dead; }
+    // Current retransmission timeout and smoothed RTT (0 before the first sample), ms.
+    std::uint32_t rto() const noexcept { return m_rxRto; }
+    std::uint32_t srtt() const noexcept { return static_cast<std::uint32_t>(m_rxSrtt); }
     KcpEngineStats stats() const noexcept;
     const KcpEngineStats &counters() const noexcept { return m_stats; }
     // Bytes this engine occupies: the object plus every heap block it owns.

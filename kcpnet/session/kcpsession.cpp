@@ -1,0 +1,504 @@
+// Copyright (c) 2026 The kcpnet authors. MIT License (see LICENSE).
+#include "kcpsession.h"
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace kcpnet {
+
+namespace {
+
+constexpr std::uint32_t kHelloRetryFirst = 250; // first HELLO retransmission; doubles up to kRetryMax
+constexpr std::uint32_t kRetryMax = 2000;
+constexpr std::uint32_t kRetryMin = 100;
+constexpr std::uint32_t kRetryCap = 1000; // CONFIRM / FIN / keepalive retry interval cap
+
+// Datagrams are assembled here (engine output + trailer). One per thread; sessions are not re-entrant.
+std::vector<std::uint8_t> &scratch()
+{
+    thread_local std::vector<std::uint8_t> buffer(2048);
+    return buffer;
+}
+
+std::uint64_t randomNonce()
+{
+    thread_local std::mt19937_64 gen([] {
+        std::random_device rd;
+        return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    }());
+    std::uint64_t v;
+    do {
+        v = gen();
+    } while (v == 0);
+    return v;
+}
+
+bool reached(std::uint32_t now, std::uint32_t t)
+{
+    return kcpDiff(now, t) >= 0;
+}
+
+} // namespace
+
+const char *kcpCloseReasonName(KcpCloseReason r) noexcept
+{
+    switch (r) {
+    case KcpCloseReason::None:
+        return "none";
+    case KcpCloseReason::LocalClose:
+        return "closed";
+    case KcpCloseReason::LocalAbort:
+        return "aborted";
+    case KcpCloseReason::PeerClosed:
+        return "the remote host closed the connection";
+    case KcpCloseReason::PeerReset:
+        return "the connection was reset by the peer";
+    case KcpCloseReason::PeerTimeout:
+        return "the peer stopped answering";
+    case KcpCloseReason::DeadLink:
+        return "a segment was retransmitted too often (dead link)";
+    case KcpCloseReason::ConnectTimeout:
+        return "the server did not answer the handshake";
+    case KcpCloseReason::Rejected:
+        return "the server rejected the connection";
+    case KcpCloseReason::IdleTimeout:
+        return "idle timeout";
+    case KcpCloseReason::Refused:
+        return "connection refused";
+    }
+    return "unknown";
+}
+
+KcpSession::KcpSession(Role role, const KcpSessionConfig &config, KcpSessionHandler *handler)
+    : m_config(config)
+    , m_handler(handler)
+    , m_role(role)
+{
+}
+
+KcpSession::~KcpSession() = default;
+
+void KcpSession::configureEngine(KcpEngine &engine, const KcpSessionConfig &c)
+{
+    engine.setNoDelay(c.noDelay, static_cast<int>(c.interval), c.fastResend, !c.congestionControl);
+    engine.setMinRto(c.minRto);
+    engine.setWindowSize(c.sendWindow, c.receiveWindow);
+    engine.setMtu(c.mtu - static_cast<std::uint32_t>(kSessionTrailerSize));
+    engine.setDeadLink(c.deadLink);
+    engine.setStreamMode(c.streamMode);
+    engine.setAckNoDelay(c.ackNoDelay);
+    engine.setSendNoDelay(c.sendNoDelay);
+}
+
+void KcpSession::createEngine(std::uint32_t conv)
+{
+    m_conv = conv;
+    m_engine = std::make_unique<KcpEngine>(conv, [this](const std::uint8_t *data, std::size_t size) {
+        std::vector<std::uint8_t> &buf = scratch();
+        if (buf.size() < size + kSessionTrailerSize)
+            buf.resize(size + kSessionTrailerSize);
+        std::memcpy(buf.data(), data, size);
+        m_handler->sessionSend(buf.data(), sessionSeal(buf.data(), size));
+    });
+    configureEngine(*m_engine, m_config);
+}
+
+void KcpSession::sendControl(const std::uint8_t *data, std::size_t size)
+{
+    m_handler->sessionSend(data, size);
+}
+
+void KcpSession::sendBare(SessionPacketType type)
+{
+    std::uint8_t buf[kSessionMaxControlSize];
+    sendControl(buf, encodeBare(m_conv, type, buf));
+}
+
+void KcpSession::sendHello()
+{
+    SessionHello h;
+    h.flags = m_config.streamMode ? kSessionFlagStream : 0;
+    h.nonce = m_nonce;
+    std::uint8_t buf[kSessionMaxControlSize];
+    sendControl(buf, encodeHello(h, buf));
+}
+
+void KcpSession::sendConfirm()
+{
+    SessionConfirm c;
+    c.conv = m_conv;
+    c.nonce = m_nonce;
+    c.issued = m_cookieIssued;
+    c.cookie = m_cookie;
+    std::uint8_t buf[kSessionMaxControlSize];
+    sendControl(buf, encodeConfirm(c, buf));
+}
+
+std::uint32_t KcpSession::retryInterval() const noexcept
+{
+    const std::uint32_t rto = m_engine ? m_engine->rto() : kHelloRetryFirst;
+    return std::clamp(2 * rto, kRetryMin, kRetryCap);
+}
+
+void KcpSession::connect(std::uint32_t now)
+{
+    if (m_state != KcpSessionState::Unconnected || m_role != Role::Client)
+        return;
+    m_state = KcpSessionState::Connecting;
+    m_nonce = randomNonce();
+    m_startedAt = now;
+    m_retryStep = kHelloRetryFirst;
+    m_nextRetry = now + m_retryStep;
+    sendHello();
+}
+
+void KcpSession::acceptConfirmed(std::uint32_t conv, std::uint32_t now)
+{
+    if (m_state != KcpSessionState::Unconnected || m_role != Role::Server)
+        return;
+    createEngine(conv);
+    m_state = KcpSessionState::Connected;
+    m_startedAt = now;
+    m_lastReceive = now;
+    m_lastActivity = now;
+    m_keepalive = 0; // the client drives keepalive; the server answers and watches the silence
+    sendBare(SessionPacketType::Confirmed);
+}
+
+void KcpSession::input(const std::uint8_t *data, std::size_t size, std::uint32_t now)
+{
+    const std::size_t n = sessionVerify(data, size);
+    if (n == 0) {
+        ++m_drops.checksum;
+        return;
+    }
+    const std::uint32_t conv = kcpGetU32(data);
+    const std::uint8_t type = data[4];
+
+    if (type == static_cast<std::uint8_t>(SessionPacketType::Reject)) {
+        SessionReject r;
+        if (!decodeReject(data, n, r)) {
+            ++m_drops.malformed;
+        } else if (m_role == Role::Client && r.nonce == m_nonce
+                   && (m_state == KcpSessionState::Connecting || m_confirmPending)) {
+            m_rejectReason = static_cast<SessionRejectReason>(r.reason);
+            finish(KcpCloseReason::Rejected);
+        } else {
+            ++m_drops.unexpected;
+        }
+        return;
+    }
+
+    if (m_state == KcpSessionState::Connecting) {
+        SessionAccept a;
+        if (type != static_cast<std::uint8_t>(SessionPacketType::Accept)) {
+            ++m_drops.unexpected;
+            return;
+        }
+        if (!decodeAccept(data, n, a) || a.version != kSessionVersion) {
+            ++m_drops.malformed;
+            return;
+        }
+        if (a.nonce != m_nonce) {
+            ++m_drops.unexpected;
+            return;
+        }
+        createEngine(a.conv);
+        m_cookie = a.cookie;
+        m_cookieIssued = a.issued;
+        m_handshakeRtt = m_helloRetransmitted ? 0 : now - m_startedAt;
+        m_state = KcpSessionState::Connected;
+        m_lastReceive = now;
+        m_lastActivity = now;
+        // Ping often enough for the stricter of the two peer timeouts, with room for retries.
+        m_keepalive = m_config.keepaliveInterval;
+        if (m_keepalive) {
+            if (a.peerTimeoutMs)
+                m_keepalive = std::min(m_keepalive, a.peerTimeoutMs / 2);
+            if (m_config.peerTimeout)
+                m_keepalive = std::min(m_keepalive, m_config.peerTimeout / 2);
+            m_keepalive = std::max(m_keepalive, kRetryMin);
+        }
+        m_nextPing = now + m_keepalive;
+        m_confirmPending = true;
+        sendConfirm();
+        m_nextRetry = now + retryInterval();
+        m_handler->sessionConnected();
+        return;
+    }
+
+    if (m_state == KcpSessionState::Unconnected) {
+        ++m_drops.unexpected;
+        return;
+    }
+    if (conv != m_conv) {
+        ++m_drops.wrongConv;
+        return;
+    }
+
+    if (m_state == KcpSessionState::Closed) {
+        // Our FIN_ACK was lost and the peer repeats its FIN: answer, so its close completes cleanly.
+        if (type == static_cast<std::uint8_t>(SessionPacketType::Fin))
+            sendBare(SessionPacketType::FinAck);
+        else
+            ++m_drops.unexpected;
+        return;
+    }
+
+    m_lastReceive = now;
+    if (m_keepalive)
+        m_nextPing = now + m_keepalive;
+
+    if (isKcpType(type)) {
+        const std::uint64_t before = m_engine->counters().bytesReceived;
+        if (m_engine->input(data, n, now) != KcpInputResult::Ok) {
+            ++m_drops.malformed;
+            return;
+        }
+        m_confirmPending = false;
+        if (m_engine->counters().bytesReceived != before)
+            m_lastActivity = now;
+        if (m_engine->peekSize() >= 0)
+            m_handler->sessionReadable();
+        return;
+    }
+    handleControl(data, n, now);
+}
+
+void KcpSession::handleControl(const std::uint8_t *p, std::size_t n, std::uint32_t now)
+{
+    switch (static_cast<SessionPacketType>(p[4])) {
+    case SessionPacketType::Accept:
+        break; // an answer to a retransmitted HELLO: the first one won
+    case SessionPacketType::Confirm: {
+        SessionConfirm c;
+        if (m_role == Role::Server && decodeConfirm(p, n, c))
+            sendBare(SessionPacketType::Confirmed); // the client missed our CONFIRMED
+        else
+            ++m_drops.unexpected;
+        break;
+    }
+    case SessionPacketType::Confirmed:
+        m_confirmPending = false;
+        break;
+    case SessionPacketType::Ping: {
+        std::uint32_t clock;
+        if (!decodePing(p, n, clock)) {
+            ++m_drops.malformed;
+            break;
+        }
+        std::uint8_t buf[kSessionMaxControlSize];
+        sendControl(buf, encodePing(m_conv, SessionPacketType::Pong, clock, buf));
+        break;
+    }
+    case SessionPacketType::Pong: {
+        std::uint32_t clock;
+        if (!decodePing(p, n, clock)) {
+            ++m_drops.malformed;
+            break;
+        }
+        m_confirmPending = false;
+        if (kcpDiff(now, clock) >= 0)
+            m_pingRtt = now - clock;
+        break;
+    }
+    case SessionPacketType::Fin:
+        if (n != kSessionBareSize - kSessionTrailerSize) {
+            ++m_drops.malformed;
+            break;
+        }
+        m_confirmPending = false;
+        sendBare(SessionPacketType::FinAck);
+        finish(m_state == KcpSessionState::Closing ? KcpCloseReason::LocalClose : KcpCloseReason::PeerClosed);
+        break;
+    case SessionPacketType::FinAck:
+        if (m_state == KcpSessionState::Closing && m_finSent)
+            finish(KcpCloseReason::LocalClose);
+        else
+            ++m_drops.unexpected;
+        break;
+    case SessionPacketType::Reset: {
+        SessionResetReason reason;
+        if (!decodeReset(p, n, reason)) {
+            ++m_drops.malformed;
+            break;
+        }
+        // While our CONFIRM is in flight, data overtaking it makes the server answer "unknown conv": not fatal.
+        if (m_confirmPending && reason == SessionResetReason::UnknownConv) {
+            ++m_drops.unexpected;
+            break;
+        }
+        finish(KcpCloseReason::PeerReset);
+        break;
+    }
+    default:
+        ++m_drops.malformed;
+        break;
+    }
+}
+
+void KcpSession::afterEngineWork(std::uint32_t now)
+{
+    const std::uint64_t sent = m_engine->counters().bytesSent;
+    if (sent != m_bytesSentReported) {
+        const std::uint64_t delta = sent - m_bytesSentReported;
+        m_bytesSentReported = sent;
+        m_lastActivity = now;
+        m_handler->sessionBytesSent(delta);
+    }
+}
+
+void KcpSession::update(std::uint32_t now)
+{
+    if (m_state == KcpSessionState::Unconnected || m_state == KcpSessionState::Closed)
+        return;
+
+    if (m_state == KcpSessionState::Connecting) {
+        if (reached(now, m_startedAt + m_config.connectTimeout)) {
+            finish(KcpCloseReason::ConnectTimeout);
+        } else if (reached(now, m_nextRetry)) {
+            sendHello();
+            m_helloRetransmitted = true;
+            m_retryStep = std::min(m_retryStep * 2, kRetryMax);
+            m_nextRetry = now + m_retryStep;
+        }
+        return;
+    }
+
+    if (m_config.peerTimeout && reached(now, m_lastReceive + m_config.peerTimeout)) {
+        finish(KcpCloseReason::PeerTimeout);
+        return;
+    }
+    m_engine->update(now);
+    afterEngineWork(now);
+    if (m_engine->isDeadLink()) {
+        finish(KcpCloseReason::DeadLink);
+        return;
+    }
+    if (m_confirmPending && reached(now, m_nextRetry)) {
+        sendConfirm();
+        m_nextRetry = now + retryInterval();
+    }
+    if (m_keepalive && reached(now, m_nextPing)) {
+        std::uint8_t buf[kSessionMaxControlSize];
+        sendControl(buf, encodePing(m_conv, SessionPacketType::Ping, now, buf));
+        ++m_pingsSent;
+        m_nextPing = now + std::min(retryInterval(), m_keepalive);
+    }
+    if (m_state == KcpSessionState::Connected && m_config.idleTimeout
+        && reached(now, m_lastActivity + m_config.idleTimeout)) {
+        m_reason = KcpCloseReason::IdleTimeout; // reported when the close completes
+        close(now);
+        return;
+    }
+    if (m_state == KcpSessionState::Closing) {
+        if (!m_finSent) {
+            if (m_engine->waitSnd() == 0) {
+                sendBare(SessionPacketType::Fin);
+                m_finSent = true;
+                m_finSentAt = now;
+                m_nextRetry = now + retryInterval();
+            }
+        } else if (reached(now, m_finSentAt + m_config.closeTimeout)) {
+            // Everything we wrote was acknowledged before FIN went out: the close succeeded even unanswered.
+            finish(KcpCloseReason::LocalClose);
+        } else if (reached(now, m_nextRetry)) {
+            sendBare(SessionPacketType::Fin);
+            m_nextRetry = now + retryInterval();
+        }
+    }
+}
+
+std::uint32_t KcpSession::check(std::uint32_t now) const noexcept
+{
+    if (m_state == KcpSessionState::Unconnected || m_state == KcpSessionState::Closed)
+        return now + KcpEngine::kIdleDelay;
+    std::uint32_t t = now + KcpEngine::kIdleDelay;
+    auto consider = [&](std::uint32_t when) {
+        if (kcpDiff(when, now) < 0)
+            when = now;
+        if (kcpDiff(when, t) < 0)
+            t = when;
+    };
+    if (m_state == KcpSessionState::Connecting) {
+        consider(m_nextRetry);
+        consider(m_startedAt + m_config.connectTimeout);
+        return t;
+    }
+    consider(m_engine->check(now));
+    if (m_config.peerTimeout)
+        consider(m_lastReceive + m_config.peerTimeout);
+    if (m_confirmPending)
+        consider(m_nextRetry);
+    if (m_keepalive)
+        consider(m_nextPing);
+    if (m_state == KcpSessionState::Connected && m_config.idleTimeout)
+        consider(m_lastActivity + m_config.idleTimeout);
+    if (m_state == KcpSessionState::Closing) {
+        if (!m_finSent) {
+            if (m_engine->waitSnd() == 0)
+                consider(now);
+        } else {
+            consider(m_nextRetry);
+            consider(m_finSentAt + m_config.closeTimeout);
+        }
+    }
+    return t;
+}
+
+int KcpSession::send(const std::uint8_t *data, int size)
+{
+    if (m_state != KcpSessionState::Connected)
+        return -4;
+    return m_engine->send(data, size);
+}
+
+void KcpSession::close(std::uint32_t now)
+{
+    switch (m_state) {
+    case KcpSessionState::Unconnected:
+    case KcpSessionState::Connecting:
+        finish(KcpCloseReason::LocalClose);
+        break;
+    case KcpSessionState::Connected:
+        m_state = KcpSessionState::Closing;
+        m_closeRequested = true;
+        update(now);
+        break;
+    case KcpSessionState::Closing:
+    case KcpSessionState::Closed:
+        break;
+    }
+}
+
+void KcpSession::abort(std::uint32_t)
+{
+    if (m_state == KcpSessionState::Connected || m_state == KcpSessionState::Closing) {
+        std::uint8_t buf[kSessionMaxControlSize];
+        const std::size_t size = encodeReset(m_conv, SessionResetReason::Abort, buf);
+        sendControl(buf, size);
+        sendControl(buf, size); // a second copy: a lost RESET would leave the peer waiting for its timeout
+    }
+    finish(KcpCloseReason::LocalAbort);
+}
+
+void KcpSession::fail(KcpCloseReason reason)
+{
+    finish(reason);
+}
+
+void KcpSession::finish(KcpCloseReason reason)
+{
+    if (m_state == KcpSessionState::Closed)
+        return;
+    // A close started by the idle timer completes as IdleTimeout.
+    if (reason == KcpCloseReason::LocalClose && m_reason == KcpCloseReason::IdleTimeout)
+        reason = KcpCloseReason::IdleTimeout;
+    m_state = KcpSessionState::Closed;
+    m_reason = reason;
+    m_handler->sessionClosed(reason);
+}
+
+} // namespace kcpnet
