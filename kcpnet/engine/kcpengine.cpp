@@ -450,13 +450,13 @@ void KcpEngine::resizeReceiveSlots(std::uint32_t window)
     const std::uint32_t count = roundUpPow2(std::max<std::uint32_t>(window, 1));
     if (count <= m_rcvSlotCount)
         return;
-    std::unique_ptr<Segment[]> slots(new Segment[count]);
+    std::unique_ptr<Segment[]> fresh(new Segment[count]);
     for (std::uint32_t i = 0; i < m_rcvSlotCount; ++i) {
         Segment &old = m_rcvSlots[i];
         if (old.used)
-            slots[old.sn & (count - 1)] = std::move(old);
+            fresh[old.sn & (count - 1)] = std::move(old);
     }
-    m_rcvSlots = std::move(slots);
+    m_rcvSlots = std::move(fresh);
     m_rcvSlotCount = count;
 }
 

@@ -108,10 +108,10 @@ private:
         std::size_t cap = m_capacity ? m_capacity : 4;
         while (cap < need)
             cap *= 2;
-        std::unique_ptr<T[]> slots(new T[cap]);
+        std::unique_ptr<T[]> fresh(new T[cap]);
         for (std::size_t i = 0; i < m_size; ++i)
-            slots[i] = std::move((*this)[i]);
-        m_slots = std::move(slots);
+            fresh[i] = std::move((*this)[i]);
+        m_slots = std::move(fresh);
         m_capacity = cap;
         m_head = 0;
     }

@@ -1,0 +1,110 @@
+// Copyright (c) 2026 The kcpnet authors. MIT License (see LICENSE).
+#include "qkcpconfig.h"
+#include "qkcpconfig_p.h"
+
+#include <QtCore/qdebug.h>
+
+#include <algorithm>
+
+namespace {
+
+void applyPreset(kcpnet::KcpSessionConfig &c, QKcpConfig::Preset preset)
+{
+    c = kcpnet::KcpSessionConfig(); // Fast
+    switch (preset) {
+    case QKcpConfig::Normal:
+        c.noDelay = 0;
+        c.interval = 40;
+        c.fastResend = 2;
+        c.congestionControl = true;
+        c.sendWindow = 256;
+        c.receiveWindow = 256;
+        c.minRto = 100;
+        break;
+    case QKcpConfig::Fast:
+        break;
+    case QKcpConfig::Turbo:
+        c.interval = 10;
+        break;
+    }
+}
+
+std::uint32_t clampU(int v, int lo, int hi)
+{
+    return static_cast<std::uint32_t>(std::clamp(v, lo, hi));
+}
+
+} // namespace
+
+QKcpConfig::QKcpConfig()
+    : d(new QKcpConfigPrivate)
+{
+}
+
+QKcpConfig::QKcpConfig(Preset preset)
+    : d(new QKcpConfigPrivate)
+{
+    applyPreset(d->session, preset);
+}
+
+QKcpConfig::QKcpConfig(const QKcpConfig &other) = default;
+QKcpConfig &QKcpConfig::operator=(const QKcpConfig &other) = default;
+QKcpConfig::~QKcpConfig() = default;
+
+QKcpConfig::Mode QKcpConfig::mode() const { return d->session.streamMode ? StreamMode : MessageMode; }
+void QKcpConfig::setMode(Mode mode) { d->session.streamMode = mode == StreamMode; }
+
+bool QKcpConfig::noDelay() const { return d->session.noDelay != 0; }
+void QKcpConfig::setNoDelay(bool on)
+{
+    d->session.noDelay = on ? 1 : 0;
+    d->session.minRto = on ? 30 : 100;
+}
+int QKcpConfig::interval() const { return static_cast<int>(d->session.interval); }
+void QKcpConfig::setInterval(int ms) { d->session.interval = clampU(ms, 10, 5000); }
+int QKcpConfig::fastResend() const { return d->session.fastResend; }
+void QKcpConfig::setFastResend(int skips) { d->session.fastResend = std::max(skips, 0); }
+bool QKcpConfig::congestionControl() const { return d->session.congestionControl; }
+void QKcpConfig::setCongestionControl(bool on) { d->session.congestionControl = on; }
+int QKcpConfig::sendWindow() const { return static_cast<int>(d->session.sendWindow); }
+void QKcpConfig::setSendWindow(int segments) { d->session.sendWindow = clampU(segments, 1, 65535); }
+int QKcpConfig::receiveWindow() const { return static_cast<int>(d->session.receiveWindow); }
+void QKcpConfig::setReceiveWindow(int segments) { d->session.receiveWindow = clampU(segments, 1, 65535); }
+int QKcpConfig::mtu() const { return static_cast<int>(d->session.mtu); }
+void QKcpConfig::setMtu(int bytes) { d->session.mtu = clampU(bytes, 64, 65507); }
+int QKcpConfig::minimumRto() const { return static_cast<int>(d->session.minRto); }
+void QKcpConfig::setMinimumRto(int ms) { d->session.minRto = clampU(ms, 1, 60000); }
+int QKcpConfig::deadLink() const { return static_cast<int>(d->session.deadLink); }
+void QKcpConfig::setDeadLink(int transmissions) { d->session.deadLink = clampU(transmissions, 1, 1000); }
+
+int QKcpConfig::keepAliveInterval() const { return static_cast<int>(d->session.keepaliveInterval); }
+void QKcpConfig::setKeepAliveInterval(int ms) { d->session.keepaliveInterval = clampU(ms, 0, 3600000); }
+int QKcpConfig::peerTimeout() const { return static_cast<int>(d->session.peerTimeout); }
+void QKcpConfig::setPeerTimeout(int ms) { d->session.peerTimeout = clampU(ms, 0, 86400000); }
+int QKcpConfig::idleTimeout() const { return static_cast<int>(d->session.idleTimeout); }
+void QKcpConfig::setIdleTimeout(int ms) { d->session.idleTimeout = clampU(ms, 0, 86400000); }
+int QKcpConfig::connectTimeout() const { return static_cast<int>(d->session.connectTimeout); }
+void QKcpConfig::setConnectTimeout(int ms) { d->session.connectTimeout = clampU(ms, 1, 3600000); }
+
+bool QKcpConfig::operator==(const QKcpConfig &other) const
+{
+    const kcpnet::KcpSessionConfig &a = d->session;
+    const kcpnet::KcpSessionConfig &b = other.d->session;
+    return a.noDelay == b.noDelay && a.interval == b.interval && a.fastResend == b.fastResend
+        && a.congestionControl == b.congestionControl && a.sendWindow == b.sendWindow
+        && a.receiveWindow == b.receiveWindow && a.mtu == b.mtu && a.minRto == b.minRto && a.deadLink == b.deadLink
+        && a.streamMode == b.streamMode && a.ackNoDelay == b.ackNoDelay && a.sendNoDelay == b.sendNoDelay
+        && a.connectTimeout == b.connectTimeout && a.keepaliveInterval == b.keepaliveInterval
+        && a.peerTimeout == b.peerTimeout && a.idleTimeout == b.idleTimeout && a.closeTimeout == b.closeTimeout;
+}
+
+QDebug operator<<(QDebug debug, const QKcpConfig &c)
+{
+    QDebugStateSaver saver(debug);
+    debug.nospace() << "QKcpConfig(" << (c.mode() == QKcpConfig::StreamMode ? "stream" : "message")
+                    << ", nodelay " << c.noDelay() << ", interval " << c.interval() << ", resend " << c.fastResend()
+                    << ", cc " << c.congestionControl() << ", wnd " << c.sendWindow() << '/' << c.receiveWindow()
+                    << ", mtu " << c.mtu() << ", keepalive " << c.keepAliveInterval() << ", peerTimeout "
+                    << c.peerTimeout() << ')';
+    return debug;
+}

@@ -1,0 +1,101 @@
+// Copyright (c) 2026 The kcpnet authors. MIT License (see LICENSE).
+#ifndef QKCPCONFIG_H
+#define QKCPCONFIG_H
+
+#include "qkcpnetglobal.h"
+
+#include <QtCore/qmetatype.h>
+#include <QtCore/qobjectdefs.h>
+#include <QtCore/qshareddata.h>
+
+class QDebug;
+class QKcpConfigPrivate;
+
+// How a QKcpSocket / QKcpServer runs KCP and the session protocol. A value class (implicitly shared).
+// Set it before connecting; windows and the no-delay settings may also be changed while connected
+// (QKcpSocket::setConfig applies them live). The defaults are the Fast preset.
+class Q_KCPNET_EXPORT QKcpConfig
+{
+    Q_GADGET
+    Q_PROPERTY(Mode mode READ mode WRITE setMode)
+    Q_PROPERTY(bool noDelay READ noDelay WRITE setNoDelay)
+    Q_PROPERTY(int interval READ interval WRITE setInterval)
+    Q_PROPERTY(int fastResend READ fastResend WRITE setFastResend)
+    Q_PROPERTY(bool congestionControl READ congestionControl WRITE setCongestionControl)
+    Q_PROPERTY(int sendWindow READ sendWindow WRITE setSendWindow)
+    Q_PROPERTY(int receiveWindow READ receiveWindow WRITE setReceiveWindow)
+    Q_PROPERTY(int mtu READ mtu WRITE setMtu)
+    Q_PROPERTY(int minimumRto READ minimumRto WRITE setMinimumRto)
+    Q_PROPERTY(int deadLink READ deadLink WRITE setDeadLink)
+    Q_PROPERTY(int keepAliveInterval READ keepAliveInterval WRITE setKeepAliveInterval)
+    Q_PROPERTY(int peerTimeout READ peerTimeout WRITE setPeerTimeout)
+    Q_PROPERTY(int idleTimeout READ idleTimeout WRITE setIdleTimeout)
+    Q_PROPERTY(int connectTimeout READ connectTimeout WRITE setConnectTimeout)
+
+public:
+    enum Preset {
+        Normal, // nodelay off, 40 ms tick, fast resend 2, congestion control on, windows 256
+        Fast,   // default: nodelay, 20 ms tick, fast resend 2, no congestion window, windows 1024
+        Turbo,  // nodelay, 10 ms tick, fast resend 2, no congestion window, windows 1024
+    };
+    Q_ENUM(Preset)
+
+    enum Mode {
+        StreamMode,  // a byte stream, like TCP (readLine, QDataStream, QTextStream)
+        MessageMode, // each writeMessage() arrives as one readMessage()
+    };
+    Q_ENUM(Mode)
+
+    QKcpConfig();
+    explicit QKcpConfig(Preset preset);
+    QKcpConfig(const QKcpConfig &other);
+    QKcpConfig &operator=(const QKcpConfig &other);
+    ~QKcpConfig();
+
+    static QKcpConfig preset(Preset preset) { return QKcpConfig(preset); }
+
+    Mode mode() const;
+    void setMode(Mode mode);
+
+    // KCP tuning (see docs/API.md for what each one does)
+    bool noDelay() const;
+    void setNoDelay(bool on);
+    int interval() const; // ms, 10..5000
+    void setInterval(int ms);
+    int fastResend() const; // skipped ACKs before a fast retransmit; 0 = off
+    void setFastResend(int skips);
+    bool congestionControl() const;
+    void setCongestionControl(bool on);
+    int sendWindow() const; // segments
+    void setSendWindow(int segments);
+    int receiveWindow() const; // segments
+    void setReceiveWindow(int segments);
+    int mtu() const; // bytes per UDP datagram, 64..65507
+    void setMtu(int bytes);
+    int minimumRto() const; // ms
+    void setMinimumRto(int ms);
+    int deadLink() const; // transmissions of one segment before the link is declared dead
+    void setDeadLink(int transmissions);
+
+    // Session timers (ms); 0 disables keepalive / idle timeout.
+    int keepAliveInterval() const;
+    void setKeepAliveInterval(int ms);
+    int peerTimeout() const;
+    void setPeerTimeout(int ms);
+    int idleTimeout() const;
+    void setIdleTimeout(int ms);
+    int connectTimeout() const;
+    void setConnectTimeout(int ms);
+
+    bool operator==(const QKcpConfig &other) const;
+    bool operator!=(const QKcpConfig &other) const { return !(*this == other); }
+
+private:
+    friend class QKcpConfigPrivate;
+    QSharedDataPointer<QKcpConfigPrivate> d;
+};
+
+Q_KCPNET_EXPORT QDebug operator<<(QDebug debug, const QKcpConfig &config);
+Q_DECLARE_METATYPE(QKcpConfig)
+
+#endif // QKCPCONFIG_H

@@ -1,0 +1,421 @@
+// Copyright (c) 2026 The kcpnet authors. MIT License (see LICENSE).
+#include "qkcpserver.h"
+#include "qkcpserver_p.h"
+
+#include "qkcpconfig_p.h"
+#include "qkcpscheduler_p.h"
+#include "qkcpsocket.h"
+#include "qkcpsocket_p.h"
+
+#include <QtCore/qloggingcategory.h>
+#include <QtNetwork/qudpsocket.h>
+
+#include <cstring>
+
+Q_LOGGING_CATEGORY(lcKcpServer, "kcpnet.server")
+
+namespace {
+constexpr int kReadBatch = 64; // datagrams per event before the event loop turns again
+constexpr qsizetype kMaxDatagram = 65536;
+} // namespace
+
+size_t qHash(const QKcpPeerKey &k, size_t seed) noexcept
+{
+    return qHashMulti(seed, k.hi, k.lo, k.port);
+}
+
+QKcpPeerKey qkcpPeerKey(const QHostAddress &address, quint16 port)
+{
+    const Q_IPV6ADDR ip = address.toIPv6Address();
+    QKcpPeerKey k;
+    std::memcpy(&k.hi, ip.c, 8);
+    std::memcpy(&k.lo, ip.c + 8, 8);
+    k.port = port;
+    return k;
+}
+
+kcpnet::KcpPeerAddress qkcpPeerAddress(const QHostAddress &address, quint16 port)
+{
+    const Q_IPV6ADDR ip = address.toIPv6Address();
+    kcpnet::KcpPeerAddress a;
+    std::memcpy(a.ip.data(), ip.c, 16);
+    a.port = port;
+    return a;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// QKcpServerPrivate
+
+QKcpServerPrivate::QKcpServerPrivate(QKcpServer *q)
+    : q_ptr(q)
+    , responder(kcpnet::KcpHandshakeResponder::Settings())
+{
+}
+
+QKcpServerPrivate::~QKcpServerPrivate() = default;
+
+kcpnet::KcpHandshakeResponder::Settings QKcpServerPrivate::responderSettings() const
+{
+    const kcpnet::KcpSessionConfig &c = QKcpConfigPrivate::get(config);
+    kcpnet::KcpHandshakeResponder::Settings s;
+    s.streamMode = c.streamMode;
+    s.peerTimeoutMs = c.peerTimeout;
+    s.keepaliveMs = c.keepaliveInterval;
+    // A client retransmits CONFIRM for up to its peer timeout; accept cookies that old (and at least 10 s).
+    s.cookieLifetimeMs = std::max<std::uint32_t>(c.peerTimeout, 10000);
+    return s;
+}
+
+void QKcpServerPrivate::readDatagrams()
+{
+    if (!udp)
+        return;
+    if (rx.size() < kMaxDatagram)
+        rx.resize(kMaxDatagram);
+    const qint64 now = qkcpNow();
+    QHostAddress from;
+    quint16 port = 0;
+    for (int i = 0; i < kReadBatch && udp && udp->hasPendingDatagrams(); ++i) {
+        const qint64 n = udp->readDatagram(rx.data(), rx.size(), &from, &port);
+        if (n < 0)
+            break;
+        ++stats.datagramsReceived;
+        dispatch(rx.constData(), n, from, port, now);
+    }
+    // More pending datagrams are read on the next turn: the read notifier stays armed, timers run in between.
+}
+
+void QKcpServerPrivate::dispatch(const char *data, qsizetype size, const QHostAddress &from, quint16 port,
+                                 qint64 now)
+{
+    if (size >= 4) {
+        const quint32 conv = kcpnet::kcpGetU32(reinterpret_cast<const std::uint8_t *>(data));
+        if (conv != 0) {
+            auto it = byConv.constFind(conv);
+            if (it != byConv.constEnd()) {
+                QKcpSocketPrivate *s = *it;
+                if (s->peerPort != port || s->peerAddress != from) {
+                    // Only the address that completed the handshake speaks for a session.
+                    ++stats.droppedWrongAddress;
+                    return;
+                }
+                s->processDatagram(data, size, now);
+                return;
+            }
+        }
+    }
+    const kcpnet::KcpHandshakeResponder::Outcome out =
+        responder.handle(reinterpret_cast<const std::uint8_t *>(data), static_cast<std::size_t>(size),
+                         qkcpPeerAddress(from, port), qkcpNow32(now));
+    switch (out.action) {
+    case kcpnet::KcpHandshakeResponder::Action::Drop:
+        break;
+    case kcpnet::KcpHandshakeResponder::Action::Reply:
+        sendTo(out.reply, out.replySize, from, port);
+        break;
+    case kcpnet::KcpHandshakeResponder::Action::Accept:
+        accept(out.conv, out.nonce, from, port, now);
+        break;
+    }
+}
+
+void QKcpServerPrivate::accept(quint32 conv, std::uint64_t nonce, const QHostAddress &from, quint16 port, qint64 now)
+{
+    Q_Q(QKcpServer);
+    if (byConv.contains(conv) || pending.size() >= maxPending) {
+        // A conv collision (another client holds it) or a full backlog: tell the client plainly.
+        std::uint8_t buf[kcpnet::kSessionMaxControlSize];
+        sendTo(buf, kcpnet::KcpHandshakeResponder::encodeRefusal(nonce, buf), from, port);
+        ++stats.refused;
+        if (pending.size() >= maxPending)
+            emit q->acceptError(QAbstractSocket::SocketResourceError);
+        return;
+    }
+    const QKcpPeerKey key = qkcpPeerKey(from, port);
+    auto old = byAddress.constFind(key);
+    if (old != byAddress.constEnd()) {
+        // The same address starts over (the client restarted): the old session is dead, replace it cleanly.
+        if (QKcpSocketPrivate *previous = byConv.value(*old)) {
+            ++stats.replaced;
+            previous->session->fail(kcpnet::KcpCloseReason::PeerReset);
+            previous->run(now);
+        }
+    }
+
+    auto *socket = new QKcpSocket(this, config, q);
+    QKcpSocketPrivate *sd = socket->d_func();
+    byConv.insert(conv, sd);
+    byAddress.insert(key, conv);
+    ++stats.accepted;
+    sd->initServerSide(this, conv, from, port, nonce);
+    q->incomingConnection(socket);
+}
+
+void QKcpServerPrivate::sendTo(const std::uint8_t *data, std::size_t size, const QHostAddress &to, quint16 port)
+{
+    if (!udp)
+        return;
+    ++stats.datagramsSent;
+    if (udp->writeDatagram(reinterpret_cast<const char *>(data), static_cast<qint64>(size), to, port) < 0)
+        qCDebug(lcKcpServer) << "UDP send to" << to << port << "failed:" << udp->errorString();
+}
+
+void QKcpServerPrivate::sessionEnded(QKcpSocketPrivate *s)
+{
+    const quint32 conv = s->session ? s->session->conv() : 0;
+    auto it = byConv.find(conv);
+    if (it != byConv.end() && *it == s) {
+        byConv.erase(it);
+        const QKcpPeerKey key = qkcpPeerKey(s->peerAddress, s->peerPort);
+        auto a = byAddress.find(key);
+        if (a != byAddress.end() && *a == conv)
+            byAddress.erase(a);
+    }
+    closeTransportIfDone();
+}
+
+void QKcpServerPrivate::closeTransportIfDone()
+{
+    if (!listening && byConv.isEmpty() && udp) {
+        udp->disconnect();
+        udp->close();
+        udp->deleteLater();
+        udp = nullptr;
+    }
+}
+
+bool QKcpServerPrivate::waitForIncoming(int msecs)
+{
+    if (!udp || !udp->waitForReadyRead(msecs))
+        return false;
+    readDatagrams();
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// QKcpServer
+
+QKcpServer::QKcpServer(QObject *parent)
+    : QKcpServer(QKcpConfig(), parent)
+{
+}
+
+QKcpServer::QKcpServer(const QKcpConfig &config, QObject *parent)
+    : QObject(parent)
+    , d_ptr(new QKcpServerPrivate(this))
+{
+    d_ptr->config = config;
+    d_ptr->responder.setSettings(d_ptr->responderSettings());
+}
+
+QKcpServer::~QKcpServer()
+{
+    Q_D(QKcpServer);
+    d->listening = false;
+    // Sessions still alive cannot wait for a graceful close: their peers are told with a RESET.
+    const auto sessions = d->byConv.values();
+    for (QKcpSocketPrivate *s : sessions)
+        s->q_func()->abort();
+    d->byConv.clear();
+    d->closeTransportIfDone();
+}
+
+QKcpConfig QKcpServer::config() const
+{
+    Q_D(const QKcpServer);
+    return d->config;
+}
+
+void QKcpServer::setConfig(const QKcpConfig &config)
+{
+    Q_D(QKcpServer);
+    d->config = config;
+    d->responder.setSettings(d->responderSettings());
+}
+
+bool QKcpServer::listen(const QHostAddress &address, quint16 port)
+{
+    Q_D(QKcpServer);
+    if (d->listening) {
+        qCWarning(lcKcpServer, "QKcpServer::listen() called when already listening");
+        return false;
+    }
+    if (d->udp) // still finishing the sessions of a previous close()
+        d->udp->deleteLater();
+    d->udp = new QUdpSocket(this);
+    QAbstractSocket::BindMode mode = QAbstractSocket::DefaultForPlatform;
+    if (!d->udp->bind(address, port, mode)) {
+        d->error = d->udp->error();
+        d->errorString = d->udp->errorString();
+        delete d->udp;
+        d->udp = nullptr;
+        return false;
+    }
+    qkcpTuneUdpBuffers(d->udp, QKcpConfigPrivate::get(d->config));
+    connect(d->udp, &QUdpSocket::readyRead, this, [d] { d->readDatagrams(); });
+    d->address = d->udp->localAddress();
+    d->port = d->udp->localPort();
+    d->listening = true;
+    d->paused = false;
+    d->responder.setAccepting(true);
+    d->error = QAbstractSocket::UnknownSocketError;
+    d->errorString.clear();
+    return true;
+}
+
+void QKcpServer::close()
+{
+    Q_D(QKcpServer);
+    if (!d->listening)
+        return;
+    d->listening = false;
+    d->responder.setAccepting(false);
+    // Every session closes gracefully; the UDP socket stays open until the last one has finished.
+    const auto sessions = d->byConv.values();
+    for (QKcpSocketPrivate *s : sessions)
+        s->q_func()->disconnectFromHost();
+    d->closeTransportIfDone();
+}
+
+bool QKcpServer::isListening() const
+{
+    Q_D(const QKcpServer);
+    return d->listening;
+}
+
+QHostAddress QKcpServer::serverAddress() const
+{
+    Q_D(const QKcpServer);
+    return d->listening ? d->address : QHostAddress();
+}
+
+quint16 QKcpServer::serverPort() const
+{
+    Q_D(const QKcpServer);
+    return d->listening ? d->port : 0;
+}
+
+QAbstractSocket::SocketError QKcpServer::serverError() const
+{
+    Q_D(const QKcpServer);
+    return d->error;
+}
+
+QString QKcpServer::errorString() const
+{
+    Q_D(const QKcpServer);
+    return d->errorString;
+}
+
+void QKcpServer::setMaxPendingConnections(int count)
+{
+    Q_D(QKcpServer);
+    d->maxPending = std::max(count, 0);
+}
+
+int QKcpServer::maxPendingConnections() const
+{
+    Q_D(const QKcpServer);
+    return d->maxPending;
+}
+
+bool QKcpServer::hasPendingConnections() const
+{
+    Q_D(const QKcpServer);
+    for (const QPointer<QKcpSocket> &p : d->pending)
+        if (p)
+            return true;
+    return false;
+}
+
+QKcpSocket *QKcpServer::nextPendingConnection()
+{
+    Q_D(QKcpServer);
+    while (!d->pending.isEmpty()) {
+        QPointer<QKcpSocket> p = d->pending.dequeue();
+        if (p)
+            return p;
+    }
+    return nullptr;
+}
+
+void QKcpServer::pauseAccepting()
+{
+    Q_D(QKcpServer);
+    d->paused = true;
+    d->responder.setAccepting(false);
+}
+
+void QKcpServer::resumeAccepting()
+{
+    Q_D(QKcpServer);
+    d->paused = false;
+    d->responder.setAccepting(d->listening);
+}
+
+QList<QKcpSocket *> QKcpServer::sessions() const
+{
+    Q_D(const QKcpServer);
+    QList<QKcpSocket *> list;
+    list.reserve(d->byConv.size());
+    for (QKcpSocketPrivate *s : d->byConv)
+        list.append(s->q_func());
+    return list;
+}
+
+QKcpStatistics QKcpServer::statistics() const
+{
+    Q_D(const QKcpServer);
+    QKcpStatistics total;
+    total.sessions = 0;
+    for (QKcpSocketPrivate *s : d->byConv)
+        total += s->q_func()->statistics();
+    return total;
+}
+
+QKcpServerStatistics QKcpServer::serverStatistics() const
+{
+    Q_D(const QKcpServer);
+    QKcpServerStatistics s = d->stats;
+    s.sessions = static_cast<quint32>(d->byConv.size());
+    quint32 pending = 0;
+    for (const QPointer<QKcpSocket> &p : d->pending)
+        pending += p ? 1 : 0;
+    s.pendingConnections = pending;
+    const kcpnet::KcpHandshakeCounters &h = d->responder.counters();
+    s.handshakes = h.hellos;
+    s.badCookies = h.badCookies;
+    s.rejected = h.rejects;
+    s.droppedChecksum = h.checksum;
+    s.droppedMalformed = h.malformed;
+    s.droppedUnknownSession = h.unknownConv;
+    s.droppedNotAccepting = h.notAccepting;
+    s.resetsSent = h.resetsSent;
+    return s;
+}
+
+void QKcpServer::setSocketOption(QAbstractSocket::SocketOption option, const QVariant &value)
+{
+    Q_D(QKcpServer);
+    if (d->udp)
+        d->udp->setSocketOption(option, value);
+}
+
+QVariant QKcpServer::socketOption(QAbstractSocket::SocketOption option) const
+{
+    Q_D(const QKcpServer);
+    return d->udp ? d->udp->socketOption(option) : QVariant();
+}
+
+void QKcpServer::incomingConnection(QKcpSocket *socket)
+{
+    addPendingConnection(socket);
+    emit pendingConnectionAvailable();
+    emit newConnection();
+}
+
+void QKcpServer::addPendingConnection(QKcpSocket *socket)
+{
+    Q_D(QKcpServer);
+    d->pending.enqueue(socket);
+}

@@ -1,0 +1,69 @@
+// Copyright (c) 2026 The kcpnet authors. MIT License (see LICENSE).
+//
+// Private implementation of QKcpServer. Not part of the API.
+#ifndef QKCPSERVER_P_H
+#define QKCPSERVER_P_H
+
+#include "qkcpserver.h"
+
+#include "kcphandshake.h"
+
+#include <QtCore/qbytearray.h>
+#include <QtCore/qhash.h>
+#include <QtCore/qpointer.h>
+#include <QtCore/qqueue.h>
+#include <QtNetwork/qhostaddress.h>
+
+class QUdpSocket;
+class QKcpSocketPrivate;
+
+// Identity of a peer endpoint, for the address -> session map.
+struct QKcpPeerKey {
+    quint64 hi = 0;
+    quint64 lo = 0;
+    quint16 port = 0;
+    bool operator==(const QKcpPeerKey &o) const { return hi == o.hi && lo == o.lo && port == o.port; }
+};
+size_t qHash(const QKcpPeerKey &k, size_t seed = 0) noexcept;
+QKcpPeerKey qkcpPeerKey(const QHostAddress &address, quint16 port);
+kcpnet::KcpPeerAddress qkcpPeerAddress(const QHostAddress &address, quint16 port);
+
+class QKcpServerPrivate
+{
+public:
+    explicit QKcpServerPrivate(QKcpServer *q);
+    ~QKcpServerPrivate();
+
+    void readDatagrams();
+    void dispatch(const char *data, qsizetype size, const QHostAddress &from, quint16 port, qint64 now);
+    void accept(quint32 conv, std::uint64_t nonce, const QHostAddress &from, quint16 port, qint64 now);
+    void sendTo(const std::uint8_t *data, std::size_t size, const QHostAddress &to, quint16 port);
+    // A server-side socket reached Unconnected or is being destroyed.
+    void sessionEnded(QKcpSocketPrivate *s);
+    // Blocking: wait up to msecs for datagrams and process them. Used by waitFor*() of server-side sockets.
+    bool waitForIncoming(int msecs);
+    void closeTransportIfDone();
+    kcpnet::KcpHandshakeResponder::Settings responderSettings() const;
+
+    QKcpServer *q_ptr;
+    QKcpConfig config;
+    QUdpSocket *udp = nullptr;
+    kcpnet::KcpHandshakeResponder responder;
+    QHash<quint32, QKcpSocketPrivate *> byConv;
+    QHash<QKcpPeerKey, quint32> byAddress;
+    QQueue<QPointer<QKcpSocket>> pending;
+    QKcpServerStatistics stats;
+    QHostAddress address;
+    quint16 port = 0;
+    QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError;
+    QString errorString;
+    QByteArray rx;
+    int maxPending = 30;
+    bool listening = false;
+    bool paused = false;
+    bool readScheduled = false;
+
+    Q_DECLARE_PUBLIC(QKcpServer)
+};
+
+#endif // QKCPSERVER_P_H

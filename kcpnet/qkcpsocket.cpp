@@ -1,0 +1,1146 @@
+// Copyright (c) 2026 The kcpnet authors. MIT License (see LICENSE).
+#include "qkcpsocket.h"
+#include "qkcpsocket_p.h"
+
+#include "qkcpconfig_p.h"
+#include "qkcpserver.h"
+#include "qkcpserver_p.h"
+
+#include <QtCore/qcoreapplication.h>
+#include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qeventloop.h>
+#include <QtCore/qloggingcategory.h>
+#include <QtCore/qtimer.h>
+#include <QtNetwork/qnetworkdatagram.h>
+#include <QtNetwork/qudpsocket.h>
+
+#include <algorithm>
+#include <cstring>
+
+using kcpnet::KcpCloseReason;
+using kcpnet::KcpSession;
+using kcpnet::KcpSessionState;
+
+Q_LOGGING_CATEGORY(lcKcpSocket, "kcpnet.socket")
+
+namespace {
+
+constexpr int kReadBatch = 64;              // datagrams read per event before the event loop turns again
+constexpr qsizetype kMaxDatagram = 65536;
+constexpr qsizetype kCompactThreshold = 64 * 1024;
+
+QString closeReasonText(KcpCloseReason r, kcpnet::SessionRejectReason reject)
+{
+    switch (r) {
+    case KcpCloseReason::PeerClosed:
+        return QKcpSocket::tr("The remote host closed the connection");
+    case KcpCloseReason::PeerReset:
+        return QKcpSocket::tr("Connection reset by peer");
+    case KcpCloseReason::PeerTimeout:
+        return QKcpSocket::tr("The remote host stopped answering (peer timeout)");
+    case KcpCloseReason::DeadLink:
+        return QKcpSocket::tr("The connection is dead: a segment was retransmitted too often");
+    case KcpCloseReason::ConnectTimeout:
+        return QKcpSocket::tr("Connection timed out: the server did not answer the handshake");
+    case KcpCloseReason::Rejected:
+        switch (reject) {
+        case kcpnet::SessionRejectReason::Version:
+            return QKcpSocket::tr("Connection refused: the server speaks another kcpnet protocol version");
+        case kcpnet::SessionRejectReason::Mode:
+            return QKcpSocket::tr("Connection refused: stream/message mode differs from the server's");
+        default:
+            return QKcpSocket::tr("Connection refused by the server");
+        }
+    case KcpCloseReason::IdleTimeout:
+        return QKcpSocket::tr("The connection was idle for too long");
+    case KcpCloseReason::Refused:
+        return QKcpSocket::tr("Connection refused");
+    default:
+        return QString();
+    }
+}
+
+QAbstractSocket::SocketError closeReasonError(KcpCloseReason r)
+{
+    switch (r) {
+    case KcpCloseReason::PeerClosed:
+    case KcpCloseReason::PeerReset:
+        return QAbstractSocket::RemoteHostClosedError;
+    case KcpCloseReason::PeerTimeout:
+    case KcpCloseReason::DeadLink:
+    case KcpCloseReason::ConnectTimeout:
+    case KcpCloseReason::IdleTimeout:
+        return QAbstractSocket::SocketTimeoutError;
+    case KcpCloseReason::Rejected:
+    case KcpCloseReason::Refused:
+        return QAbstractSocket::ConnectionRefusedError;
+    default:
+        return QAbstractSocket::UnknownSocketError;
+    }
+}
+
+} // namespace
+
+void qkcpTuneUdpBuffers(QUdpSocket *udp, const kcpnet::KcpSessionConfig &c)
+{
+    // A full window can arrive in one burst: the kernel's default UDP buffers (about 200 KB) would drop most of
+    // it and turn a fast link into a retransmission storm. Ask for room for two windows, at least 1 MiB and at
+    // most 8 MiB (the kernel caps this at net.core.rmem_max / wmem_max). Explicit socket options override it.
+    const qint64 want = std::clamp<qint64>(2 * qint64(std::max(c.sendWindow, c.receiveWindow)) * c.mtu,
+                                           1 << 20, 8 << 20);
+    udp->setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, want);
+    udp->setSocketOption(QAbstractSocket::SendBufferSizeSocketOption, want);
+}
+
+namespace {
+
+void applySocketOption(QUdpSocket *udp, int option, const QVariant &value)
+{
+    udp->setSocketOption(static_cast<QAbstractSocket::SocketOption>(option), value);
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+// QKcpSocketPrivate
+
+QKcpSocketPrivate::QKcpSocketPrivate(QKcpSocket *q)
+    : q_ptr(q)
+{
+}
+
+QKcpSocketPrivate::~QKcpSocketPrivate()
+{
+    QKcpScheduler::instance()->remove(this);
+}
+
+void QKcpSocketPrivate::setState(QAbstractSocket::SocketState s)
+{
+    Q_Q(QKcpSocket);
+    if (state == s)
+        return;
+    state = s;
+    emit q->stateChanged(s);
+}
+
+void QKcpSocketPrivate::setError(QAbstractSocket::SocketError e, const QString &text)
+{
+    Q_Q(QKcpSocket);
+    error = e;
+    q->setErrorString(text);
+}
+
+void QKcpSocketPrivate::setErrorAndEmit(QAbstractSocket::SocketError e, const QString &text)
+{
+    Q_Q(QKcpSocket);
+    setError(e, text);
+    emit q->errorOccurred(e);
+}
+
+void QKcpSocketPrivate::resetForConnect()
+{
+    session.reset();
+    rbuf.clear();
+    rpos = 0;
+    messages.clear();
+    mpos = 0;
+    messageBytes = 0;
+    toEngine = 0;
+    sentByEngine = 0;
+    datagramsIn = datagramsOut = wireIn = wireOut = 0;
+    evConnected = evReadable = evClosed = false;
+    evBytesSent = 0;
+    closeReason = KcpCloseReason::None;
+    error = QAbstractSocket::UnknownSocketError;
+}
+
+void QKcpSocketPrivate::startLookup(const QString &hostName)
+{
+    Q_Q(QKcpSocket);
+    setState(QAbstractSocket::HostLookupState);
+    QHostAddress literal;
+    if (literal.setAddress(hostName)) {
+        // Like QAbstractSocket: a literal address still reports hostFound, without a DNS query.
+        QHostInfo info;
+        info.setAddresses({literal});
+        lookupFinished(info);
+        return;
+    }
+    lookupId = QHostInfo::lookupHost(hostName, q, [this](const QHostInfo &info) { lookupFinished(info); });
+}
+
+void QKcpSocketPrivate::lookupFinished(const QHostInfo &info)
+{
+    Q_Q(QKcpSocket);
+    if (state != QAbstractSocket::HostLookupState)
+        return;
+    lookupId = -1;
+    QList<QHostAddress> addresses = info.addresses();
+    if (bindRequested && !bindAddress.isNull() && bindAddress != QHostAddress::Any
+        && bindAddress != QHostAddress::AnyIPv6) {
+        // Prefer addresses of the bound protocol.
+        std::stable_partition(addresses.begin(), addresses.end(), [this](const QHostAddress &a) {
+            return a.protocol() == bindAddress.protocol();
+        });
+    }
+    if (info.error() != QHostInfo::NoError || addresses.isEmpty()) {
+        setState(QAbstractSocket::UnconnectedState);
+        setErrorAndEmit(QAbstractSocket::HostNotFoundError,
+                        info.errorString().isEmpty() ? QKcpSocket::tr("Host not found") : info.errorString());
+        return;
+    }
+    QPointer<QKcpSocket> guard(q);
+    emit q->hostFound();
+    if (!guard || state != QAbstractSocket::HostLookupState)
+        return;
+    startConnecting(addresses.first());
+}
+
+void QKcpSocketPrivate::startConnecting(const QHostAddress &address)
+{
+    Q_Q(QKcpSocket);
+    peerAddress = address;
+    setState(QAbstractSocket::ConnectingState);
+    if (state != QAbstractSocket::ConnectingState)
+        return;
+
+    udp = new QUdpSocket(q);
+    QObject::connect(udp, &QUdpSocket::readyRead, q, [this] { readUdp(); });
+    QObject::connect(udp, &QUdpSocket::errorOccurred, q, [this](QAbstractSocket::SocketError) { udpError(); });
+
+    QHostAddress local = bindAddress;
+    if (!bindRequested || local.isNull())
+        local = address.protocol() == QAbstractSocket::IPv6Protocol ? QHostAddress(QHostAddress::AnyIPv6)
+                                                                     : QHostAddress(QHostAddress::AnyIPv4);
+    if (!udp->bind(local, bindRequested ? bindPort : 0, bindRequested ? bindMode : QAbstractSocket::DefaultForPlatform)) {
+        const QAbstractSocket::SocketError e = udp->error();
+        const QString text = udp->errorString();
+        releaseTransport();
+        setState(QAbstractSocket::UnconnectedState);
+        setErrorAndEmit(e, text);
+        return;
+    }
+    qkcpTuneUdpBuffers(udp, QKcpConfigPrivate::get(config));
+    for (auto it = socketOptions.cbegin(); it != socketOptions.cend(); ++it)
+        applySocketOption(udp, it.key(), it.value());
+    // A connected UDP socket: the kernel filters other senders and reports ICMP "port unreachable" as
+    // ConnectionRefusedError, so connecting to a port nobody listens on fails at once, as with TCP.
+    udp->connectToHost(address, peerPort);
+
+    const qint64 now = qkcpNow();
+    startedAt = now;
+    lastReceive = now;
+    session = std::make_unique<KcpSession>(KcpSession::Role::Client, QKcpConfigPrivate::get(config), this);
+    session->connect(qkcpNow32(now));
+    reschedule(now);
+}
+
+void QKcpSocketPrivate::initServerSide(QKcpServerPrivate *srv, quint32 conv, const QHostAddress &address,
+                                       quint16 port, std::uint64_t)
+{
+    Q_Q(QKcpSocket);
+    server = srv;
+    peerAddress = address;
+    peerPort = port;
+    peerName = address.toString();
+    q->QIODevice::open(QIODevice::ReadWrite | QIODevice::Unbuffered);
+    const qint64 now = qkcpNow();
+    startedAt = now;
+    lastReceive = now;
+    state = QAbstractSocket::ConnectedState; // born connected: no signals before the server hands it out
+    session = std::make_unique<KcpSession>(KcpSession::Role::Server, QKcpConfigPrivate::get(config), this);
+    session->acceptConfirmed(conv, qkcpNow32(now));
+    reschedule(now);
+}
+
+void QKcpSocketPrivate::releaseTransport()
+{
+    if (udp) {
+        udp->disconnect();
+        udp->close();
+        udp->deleteLater();
+        udp = nullptr;
+    }
+    if (server) {
+        QKcpServerPrivate *srv = server;
+        server = nullptr;
+        srv->sessionEnded(this);
+    }
+}
+
+void QKcpSocketPrivate::sessionSend(const std::uint8_t *data, std::size_t size)
+{
+    ++datagramsOut;
+    wireOut += size;
+    if (udp) {
+        if (udp->write(reinterpret_cast<const char *>(data), static_cast<qint64>(size)) < 0)
+            qCDebug(lcKcpSocket) << "UDP send failed:" << udp->errorString();
+    } else if (server) {
+        server->sendTo(data, size, peerAddress, peerPort);
+    }
+}
+
+void QKcpSocketPrivate::readUdp()
+{
+    if (!udp)
+        return;
+    const qint64 now = qkcpNow();
+    char buffer[kMaxDatagram];
+    for (int i = 0; i < kReadBatch && udp && udp->hasPendingDatagrams(); ++i) {
+        const qint64 n = udp->readDatagram(buffer, sizeof buffer);
+        if (n < 0)
+            break;
+        processDatagram(buffer, n, now);
+    }
+    // Anything left is read on the next turn (the read notifier stays armed), so timers get their turn too.
+}
+
+void QKcpSocketPrivate::udpError()
+{
+    if (!udp || !session)
+        return;
+    const QAbstractSocket::SocketError e = udp->error();
+    if (e == QAbstractSocket::ConnectionRefusedError) {
+        // ICMP port unreachable. Only fatal while the handshake is under way; later it is a stray ICMP.
+        if (session->state() == KcpSessionState::Connecting)
+            session->fail(KcpCloseReason::Refused);
+        run(qkcpNow());
+    } else {
+        qCDebug(lcKcpSocket) << "UDP error:" << udp->errorString();
+    }
+}
+
+void QKcpSocketPrivate::processDatagram(const char *data, qsizetype size, qint64 now)
+{
+    if (!session)
+        return;
+    ++datagramsIn;
+    wireIn += static_cast<quint64>(size);
+    const quint32 before = session->lastReceive();
+    session->input(reinterpret_cast<const std::uint8_t *>(data), static_cast<std::size_t>(size), qkcpNow32(now));
+    if (session->lastReceive() != before || session->state() == KcpSessionState::Connected)
+        lastReceive = now;
+    // Flush (ACKs, new data) and signals once per batch, at the end of this event-loop turn.
+    QKcpScheduler::instance()->markDirty(this);
+}
+
+qint64 QKcpSocketPrivate::engineUnsent() const
+{
+    return static_cast<qint64>(toEngine - sentByEngine);
+}
+
+qint64 QKcpSocketPrivate::availableBytes() const
+{
+    return config.mode() == QKcpConfig::StreamMode ? rbuf.size() - rpos : messageBytes;
+}
+
+void QKcpSocketPrivate::pumpWrites()
+{
+    if (!session || session->state() != KcpSessionState::Connected || wqueue.isEmpty())
+        return;
+    kcpnet::KcpEngine *engine = session->engine();
+    // Keep KCP's own queue short (two windows): the rest waits here, where bytesToWrite() and the write
+    // buffer limit can see it.
+    const std::uint32_t limit = 2 * engine->sendWindow();
+    const bool stream = config.mode() == QKcpConfig::StreamMode;
+    while (!wqueue.isEmpty() && engine->waitSnd() < limit) {
+        const QByteArray &front = wqueue.front();
+        if (stream) {
+            const qsizetype room = static_cast<qsizetype>(limit - engine->waitSnd()) * engine->mss();
+            const qsizetype n = std::min(front.size() - wpos, room);
+            session->send(reinterpret_cast<const std::uint8_t *>(front.constData()) + wpos, static_cast<int>(n));
+            wpos += n;
+            wbytes -= n;
+            toEngine += static_cast<quint64>(n);
+            if (wpos == front.size()) {
+                wqueue.dequeue();
+                wpos = 0;
+            }
+        } else {
+            const qsizetype n = front.size();
+            if (session->send(reinterpret_cast<const std::uint8_t *>(front.constData()), static_cast<int>(n)) < 0)
+                qCWarning(lcKcpSocket) << "message of" << n << "bytes refused by KCP";
+            else
+                toEngine += static_cast<quint64>(n);
+            wbytes -= n;
+            wqueue.dequeue();
+        }
+    }
+}
+
+void QKcpSocketPrivate::drainReadable()
+{
+    if (!session || !session->engine())
+        return;
+    kcpnet::KcpEngine *engine = session->engine();
+    if (config.mode() == QKcpConfig::StreamMode) {
+        for (int size; (size = engine->peekSize()) > 0;) {
+            qint64 want = size;
+            if (readBufferSize > 0) {
+                want = std::min<qint64>(want, readBufferSize - (rbuf.size() - rpos));
+                if (want <= 0)
+                    break;
+            }
+            if (rpos > kCompactThreshold && rpos * 2 > rbuf.size()) {
+                rbuf.remove(0, rpos);
+                rpos = 0;
+            }
+            const qsizetype old = rbuf.size();
+            rbuf.resize(old + want);
+            const int got = engine->recv(reinterpret_cast<std::uint8_t *>(rbuf.data()) + old, static_cast<int>(want));
+            rbuf.resize(old + std::max(got, 0));
+            if (got <= 0)
+                break;
+        }
+    } else {
+        for (int size; (size = engine->peekSize()) >= 0;) {
+            if (readBufferSize > 0 && messageBytes > 0 && messageBytes + size > readBufferSize)
+                break;
+            QByteArray message(size, Qt::Uninitialized);
+            if (engine->recv(reinterpret_cast<std::uint8_t *>(message.data()), size) < 0)
+                break;
+            messageBytes += size;
+            messages.enqueue(std::move(message));
+        }
+    }
+}
+
+void QKcpSocketPrivate::reschedule(qint64 now)
+{
+    if (!session)
+        return;
+    const KcpSessionState s = session->state();
+    if (s == KcpSessionState::Closed || s == KcpSessionState::Unconnected) {
+        QKcpScheduler::instance()->remove(this);
+        return;
+    }
+    const std::uint32_t now32 = qkcpNow32(now);
+    const std::int32_t delay = kcpnet::kcpDiff(session->check(now32), now32);
+    QKcpScheduler::instance()->schedule(this, now + std::max(delay, 0));
+}
+
+void QKcpSocketPrivate::run(qint64 now)
+{
+    if (!session)
+        return;
+    Q_Q(QKcpSocket);
+    QPointer<QKcpSocket> guard(q);
+    pumpWrites();
+    // disconnectFromHost() with data still queued here: FIN waits until KCP has all of it.
+    if (state == QAbstractSocket::ClosingState && session->state() == KcpSessionState::Connected && wqueue.isEmpty())
+        session->close(qkcpNow32(now));
+    session->update(qkcpNow32(now));
+    pumpWrites();
+    drainReadable();
+    dispatchEvents();
+    if (!guard)
+        return;
+    reschedule(now);
+}
+
+void QKcpSocketPrivate::dispatchEvents()
+{
+    Q_Q(QKcpSocket);
+    if (dispatching)
+        return; // a slot called back into us; the outer loop picks up the new events
+    dispatching = true;
+    QPointer<QKcpSocket> guard(q);
+    auto alive = [&] { return !guard.isNull(); };
+
+    for (int round = 0; round < 8; ++round) {
+        bool any = false;
+        if (evConnected) {
+            evConnected = false;
+            any = true;
+            peerName = peerName.isEmpty() ? peerAddress.toString() : peerName;
+            pumpWrites(); // data written while connecting goes out with the CONFIRM
+            session->update(qkcpNow32(qkcpNow()));
+            setState(QAbstractSocket::ConnectedState);
+            if (!alive())
+                return;
+            emit q->connected();
+            if (!alive())
+                return;
+        }
+        const qint64 before = availableBytes();
+        drainReadable();
+        {
+            const bool fresh = evReadable || availableBytes() > before;
+            evReadable = false;
+            if (fresh && availableBytes() > 0 && !emittingReadyRead) {
+                any = true;
+                emittingReadyRead = true;
+                emit q->readyRead();
+                if (!alive())
+                    return;
+                emittingReadyRead = false;
+            }
+        }
+        if (evBytesSent) {
+            const quint64 n = evBytesSent;
+            evBytesSent = 0;
+            sentByEngine += n;
+            if (!emittingBytesWritten) {
+                any = true;
+                emittingBytesWritten = true;
+                emit q->bytesWritten(static_cast<qint64>(n));
+                if (!alive())
+                    return;
+                emittingBytesWritten = false;
+            }
+        }
+        if (evClosed) {
+            evClosed = false;
+            any = true;
+            const KcpCloseReason reason = closeReason;
+            const bool wasConnected = state == QAbstractSocket::ConnectedState || state == QAbstractSocket::ClosingState;
+            drainReadable();
+            releaseTransport();
+            wqueue.clear();
+            wpos = 0;
+            wbytes = 0;
+            const QAbstractSocket::SocketError e = closeReasonError(reason);
+            if (reason == KcpCloseReason::PeerClosed) {
+                emit q->readChannelFinished();
+                if (!alive())
+                    return;
+            }
+            if (e != QAbstractSocket::UnknownSocketError) {
+                setErrorAndEmit(e, closeReasonText(reason, session->rejectReason()));
+                if (!alive())
+                    return;
+            }
+            setState(QAbstractSocket::UnconnectedState);
+            if (!alive())
+                return;
+            if (wasConnected)
+                emit q->disconnected();
+            if (!alive())
+                return;
+        }
+        if (!any)
+            break;
+    }
+    dispatching = false;
+}
+
+void QKcpSocketPrivate::applyLiveConfig()
+{
+    if (!session || !session->engine())
+        return;
+    const kcpnet::KcpSessionConfig &c = QKcpConfigPrivate::get(config);
+    kcpnet::KcpEngine *e = session->engine();
+    e->setNoDelay(c.noDelay, static_cast<int>(c.interval), c.fastResend, !c.congestionControl);
+    e->setMinRto(c.minRto);
+    e->setWindowSize(c.sendWindow, c.receiveWindow);
+    e->setDeadLink(c.deadLink);
+}
+
+bool QKcpSocketPrivate::pollTransport(int msecs)
+{
+    if (udp)
+        return udp->waitForReadyRead(msecs);
+    if (server)
+        return server->waitForIncoming(msecs);
+    return false;
+}
+
+bool QKcpSocketPrivate::waitUntil(int msecs, const std::function<bool()> &done)
+{
+    Q_Q(QKcpSocket);
+    QPointer<QKcpSocket> guard(q);
+    QDeadlineTimer deadline(msecs < 0 ? QDeadlineTimer::Forever : QDeadlineTimer(msecs));
+    for (;;) {
+        if (done())
+            return true;
+        if (state == QAbstractSocket::HostLookupState) {
+            // No event loop to deliver the asynchronous lookup: resolve here.
+            QHostInfo::abortHostLookup(lookupId);
+            lookupId = -1;
+            lookupFinished(QHostInfo::fromName(peerName));
+            if (!guard)
+                return false;
+            continue;
+        }
+        if (!session || session->state() == KcpSessionState::Closed || (!udp && !server)) {
+            dispatchEvents();
+            return guard && done();
+        }
+        const qint64 now = qkcpNow();
+        run(now);
+        if (!guard)
+            return false;
+        if (done())
+            return true;
+        if (deadline.hasExpired()) {
+            setError(QAbstractSocket::SocketTimeoutError, QKcpSocket::tr("Socket operation timed out"));
+            return false;
+        }
+        qint64 wait = deadline.remainingTime();
+        if (session && session->state() != KcpSessionState::Closed) {
+            const std::uint32_t now32 = qkcpNow32(now);
+            const qint64 due = std::max<qint64>(kcpnet::kcpDiff(session->check(now32), now32), 0);
+            wait = wait < 0 ? due : std::min(wait, due);
+        }
+        pollTransport(static_cast<int>(std::clamp<qint64>(wait, 0, 1000)));
+        if (!guard)
+            return false;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// QKcpSocket
+
+QKcpSocket::QKcpSocket(QObject *parent)
+    : QKcpSocket(QKcpConfig(), parent)
+{
+}
+
+QKcpSocket::QKcpSocket(const QKcpConfig &config, QObject *parent)
+    : QIODevice(parent)
+    , d_ptr(new QKcpSocketPrivate(this))
+{
+    d_ptr->config = config;
+}
+
+QKcpSocket::QKcpSocket(QKcpServerPrivate *server, const QKcpConfig &config, QObject *parent)
+    : QIODevice(parent)
+    , d_ptr(new QKcpSocketPrivate(this))
+{
+    Q_UNUSED(server);
+    d_ptr->config = config;
+}
+
+QKcpSocket::~QKcpSocket()
+{
+    Q_D(QKcpSocket);
+    // Like QAbstractSocket: destroying a connected socket aborts it (the peer is told).
+    if (d->session && d->session->state() != KcpSessionState::Closed
+        && d->session->state() != KcpSessionState::Unconnected)
+        d->session->abort(qkcpNow32(qkcpNow()));
+    if (d->lookupId != -1)
+        QHostInfo::abortHostLookup(d->lookupId);
+    d->releaseTransport();
+}
+
+QKcpConfig QKcpSocket::config() const
+{
+    Q_D(const QKcpSocket);
+    return d->config;
+}
+
+void QKcpSocket::setConfig(const QKcpConfig &config)
+{
+    Q_D(QKcpSocket);
+    d->config = config;
+    d->applyLiveConfig();
+}
+
+bool QKcpSocket::bind(const QHostAddress &address, quint16 port, QAbstractSocket::BindMode mode)
+{
+    Q_D(QKcpSocket);
+    if (d->state != QAbstractSocket::UnconnectedState) {
+        qCWarning(lcKcpSocket, "QKcpSocket::bind() called while not unconnected");
+        return false;
+    }
+    d->bindAddress = address;
+    d->bindPort = port;
+    d->bindMode = mode;
+    d->bindRequested = true;
+    return true;
+}
+
+void QKcpSocket::connectToHost(const QString &hostName, quint16 port, OpenMode mode)
+{
+    Q_D(QKcpSocket);
+    if (d->state != QAbstractSocket::UnconnectedState) {
+        qCWarning(lcKcpSocket, "QKcpSocket::connectToHost() called when already looking up or connecting/connected "
+                               "to \"%s\"", qPrintable(hostName));
+        return;
+    }
+    d->resetForConnect();
+    setErrorString(QString());
+    d->peerName = hostName;
+    d->peerPort = port;
+    d->peerAddress.clear();
+    QIODevice::open(mode | QIODevice::Unbuffered);
+    d->startLookup(hostName);
+}
+
+void QKcpSocket::connectToHost(const QHostAddress &address, quint16 port, OpenMode mode)
+{
+    connectToHost(address.toString(), port, mode);
+}
+
+void QKcpSocket::disconnectFromHost()
+{
+    Q_D(QKcpSocket);
+    switch (d->state) {
+    case QAbstractSocket::UnconnectedState:
+    case QAbstractSocket::ClosingState:
+        return;
+    case QAbstractSocket::HostLookupState:
+        QHostInfo::abortHostLookup(d->lookupId);
+        d->lookupId = -1;
+        d->setState(QAbstractSocket::UnconnectedState);
+        return;
+    case QAbstractSocket::ConnectingState:
+        // Nothing was established: stop the handshake quietly.
+        if (d->session)
+            d->session->close(qkcpNow32(qkcpNow()));
+        d->evClosed = false;
+        d->releaseTransport();
+        d->session.reset();
+        QKcpScheduler::instance()->remove(d);
+        d->setState(QAbstractSocket::UnconnectedState);
+        return;
+    default:
+        break;
+    }
+    d->setState(QAbstractSocket::ClosingState);
+    const qint64 now = qkcpNow();
+    d->pumpWrites();
+    // Data still in our write queue must reach KCP before FIN: close once it is all handed over.
+    if (d->wqueue.isEmpty())
+        d->session->close(qkcpNow32(now));
+    d->run(now);
+}
+
+void QKcpSocket::abort()
+{
+    Q_D(QKcpSocket);
+    if (d->state == QAbstractSocket::HostLookupState) {
+        QHostInfo::abortHostLookup(d->lookupId);
+        d->lookupId = -1;
+    }
+    d->wqueue.clear();
+    d->wpos = 0;
+    d->wbytes = 0;
+    if (d->session && d->session->state() != KcpSessionState::Closed) {
+        const bool established = d->state == QAbstractSocket::ConnectedState
+            || d->state == QAbstractSocket::ClosingState;
+        d->session->abort(qkcpNow32(qkcpNow()));
+        d->evClosed = false;
+        d->releaseTransport();
+        QKcpScheduler::instance()->remove(d);
+        QPointer<QKcpSocket> guard(this);
+        d->setState(QAbstractSocket::UnconnectedState);
+        if (guard && established)
+            emit disconnected();
+        return;
+    }
+    d->releaseTransport();
+    d->setState(QAbstractSocket::UnconnectedState);
+}
+
+void QKcpSocket::close()
+{
+    Q_D(QKcpSocket);
+    QIODevice::close(); // aboutToClose(), then the device is closed for reading
+    d->rbuf.clear();
+    d->rpos = 0;
+    d->messages.clear();
+    d->mpos = 0;
+    d->messageBytes = 0;
+    if (d->state != QAbstractSocket::UnconnectedState)
+        disconnectFromHost(); // pending writes are still delivered, as with QAbstractSocket::close()
+}
+
+QAbstractSocket::SocketState QKcpSocket::state() const
+{
+    Q_D(const QKcpSocket);
+    return d->state;
+}
+
+QAbstractSocket::SocketError QKcpSocket::error() const
+{
+    Q_D(const QKcpSocket);
+    return d->error;
+}
+
+bool QKcpSocket::isValid() const
+{
+    Q_D(const QKcpSocket);
+    return d->state == QAbstractSocket::ConnectedState;
+}
+
+QHostAddress QKcpSocket::localAddress() const
+{
+    Q_D(const QKcpSocket);
+    if (d->udp)
+        return d->udp->localAddress();
+    if (d->server)
+        return d->server->address;
+    return QHostAddress();
+}
+
+quint16 QKcpSocket::localPort() const
+{
+    Q_D(const QKcpSocket);
+    if (d->udp)
+        return d->udp->localPort();
+    if (d->server)
+        return d->server->port;
+    return 0;
+}
+
+QHostAddress QKcpSocket::peerAddress() const
+{
+    Q_D(const QKcpSocket);
+    return d->peerAddress;
+}
+
+quint16 QKcpSocket::peerPort() const
+{
+    Q_D(const QKcpSocket);
+    return d->peerPort;
+}
+
+QString QKcpSocket::peerName() const
+{
+    Q_D(const QKcpSocket);
+    return d->peerName;
+}
+
+qint64 QKcpSocket::readBufferSize() const
+{
+    Q_D(const QKcpSocket);
+    return d->readBufferSize;
+}
+
+void QKcpSocket::setReadBufferSize(qint64 size)
+{
+    Q_D(QKcpSocket);
+    d->readBufferSize = std::max<qint64>(size, 0);
+}
+
+qint64 QKcpSocket::writeBufferLimit() const
+{
+    Q_D(const QKcpSocket);
+    return d->writeBufferLimit;
+}
+
+void QKcpSocket::setWriteBufferLimit(qint64 size)
+{
+    Q_D(QKcpSocket);
+    d->writeBufferLimit = std::max<qint64>(size, 0);
+}
+
+void QKcpSocket::setSocketOption(QAbstractSocket::SocketOption option, const QVariant &value)
+{
+    Q_D(QKcpSocket);
+    d->socketOptions.insert(option, value);
+    if (d->udp)
+        applySocketOption(d->udp, option, value);
+    else if (d->server)
+        qCWarning(lcKcpSocket, "QKcpSocket::setSocketOption(): server-side sockets share the server's UDP socket; "
+                               "use QKcpServer::setSocketOption()");
+}
+
+QVariant QKcpSocket::socketOption(QAbstractSocket::SocketOption option)
+{
+    Q_D(QKcpSocket);
+    if (d->udp)
+        return d->udp->socketOption(option);
+    return d->socketOptions.value(option);
+}
+
+qint64 QKcpSocket::writeMessage(const QByteArray &message)
+{
+    Q_D(QKcpSocket);
+    if (d->config.mode() != QKcpConfig::MessageMode) {
+        qCWarning(lcKcpSocket, "QKcpSocket::writeMessage() needs QKcpConfig::MessageMode; use write()");
+        return -1;
+    }
+    return write(message);
+}
+
+QByteArray QKcpSocket::readMessage()
+{
+    Q_D(QKcpSocket);
+    if (d->config.mode() != QKcpConfig::MessageMode) {
+        qCWarning(lcKcpSocket, "QKcpSocket::readMessage() needs QKcpConfig::MessageMode; use read()");
+        return QByteArray();
+    }
+    if (d->messages.isEmpty())
+        return QByteArray();
+    QByteArray m = d->messages.dequeue();
+    if (d->mpos) {
+        m.remove(0, d->mpos);
+        d->mpos = 0;
+    }
+    d->messageBytes -= m.size();
+    QKcpScheduler::instance()->markDirty(d); // room in the read buffer: pull more from KCP
+    return m;
+}
+
+bool QKcpSocket::hasPendingMessages() const
+{
+    Q_D(const QKcpSocket);
+    return !d->messages.isEmpty();
+}
+
+qint64 QKcpSocket::pendingMessageSize() const
+{
+    Q_D(const QKcpSocket);
+    return d->messages.isEmpty() ? -1 : d->messages.front().size() - d->mpos;
+}
+
+qint64 QKcpSocket::maximumMessageSize() const
+{
+    Q_D(const QKcpSocket);
+    if (d->session && d->session->engine())
+        return d->session->engine()->maxMessageSize();
+    const kcpnet::KcpSessionConfig &c = QKcpConfigPrivate::get(d->config);
+    const qint64 mss = qint64(c.mtu) - qint64(kcpnet::kSessionTrailerSize) - qint64(kcpnet::kKcpHeaderSize);
+    return mss * std::min<qint64>(kcpnet::KcpEngine::kMaxFragments, c.receiveWindow);
+}
+
+bool QKcpSocket::flush()
+{
+    Q_D(QKcpSocket);
+    if (!d->session || d->session->state() != KcpSessionState::Connected)
+        return false;
+    const quint64 before = d->toEngine;
+    d->run(qkcpNow());
+    return d->toEngine != before;
+}
+
+QKcpStatistics QKcpSocket::statistics() const
+{
+    Q_D(const QKcpSocket);
+    QKcpStatistics s;
+    const qint64 now = qkcpNow();
+    s.age = d->startedAt ? now - d->startedAt : 0;
+    s.lastReceiveAge = d->lastReceive ? now - d->lastReceive : 0;
+    s.datagramsSent = d->datagramsOut;
+    s.datagramsReceived = d->datagramsIn;
+    s.wireBytesSent = d->wireOut;
+    s.wireBytesReceived = d->wireIn;
+    if (!d->session)
+        return s;
+    const KcpSession &session = *d->session;
+    s.conversation = session.conv();
+    const kcpnet::KcpSessionDrops &drops = session.drops();
+    s.droppedChecksum = drops.checksum;
+    s.droppedWrongConversation = drops.wrongConv;
+    s.droppedMalformed = drops.malformed;
+    s.droppedUnexpected = drops.unexpected;
+    s.handshakeRtt = session.handshakeRtt();
+    s.keepAliveRtt = session.keepaliveRtt();
+    s.keepAlivesSent = session.pingsSent();
+    if (const kcpnet::KcpEngine *engine = session.engine()) {
+        const kcpnet::KcpEngineStats e = engine->stats();
+        s.srtt = e.srtt;
+        s.rttVariance = e.rttvar;
+        s.rto = e.rto;
+        s.congestionWindow = e.cwnd;
+        s.slowStartThreshold = e.ssthresh;
+        s.remoteWindow = e.remoteWindow;
+        s.inFlight = e.inFlight;
+        s.sendQueue = e.sendQueue;
+        s.sendBuffer = e.sendBuffer;
+        s.receiveQueue = e.receiveQueue;
+        s.receiveBuffer = e.receiveBuffer;
+        s.bytesSent = e.bytesSent;
+        s.bytesReceived = e.bytesReceived;
+        s.segmentsSent = e.segmentsSent;
+        s.segmentsReceived = e.segmentsReceived;
+        s.retransmitsTimeout = e.retransmitsTimeout;
+        s.retransmitsFast = e.retransmitsFast;
+        s.duplicateSegments = e.duplicateSegments;
+        s.outOfWindowSegments = e.outOfWindowSegments;
+    }
+    return s;
+}
+
+bool QKcpSocket::isSequential() const
+{
+    return true;
+}
+
+qint64 QKcpSocket::bytesAvailable() const
+{
+    Q_D(const QKcpSocket);
+    return d->availableBytes() + QIODevice::bytesAvailable();
+}
+
+qint64 QKcpSocket::bytesToWrite() const
+{
+    Q_D(const QKcpSocket);
+    return d->wbytes + d->engineUnsent();
+}
+
+bool QKcpSocket::canReadLine() const
+{
+    Q_D(const QKcpSocket);
+    if (QIODevice::canReadLine())
+        return true;
+    if (d->config.mode() == QKcpConfig::StreamMode)
+        return d->rbuf.indexOf('\n', d->rpos) >= 0;
+    for (qsizetype i = 0; i < d->messages.size(); ++i)
+        if (d->messages.at(i).indexOf('\n', i == 0 ? d->mpos : 0) >= 0)
+            return true;
+    return false;
+}
+
+bool QKcpSocket::atEnd() const
+{
+    return bytesAvailable() == 0;
+}
+
+qint64 QKcpSocket::readData(char *data, qint64 maxSize)
+{
+    Q_D(QKcpSocket);
+    qint64 copied = 0;
+    const bool wasFull = d->readBufferSize > 0 && d->availableBytes() >= d->readBufferSize;
+    if (d->config.mode() == QKcpConfig::StreamMode) {
+        copied = std::min<qint64>(maxSize, d->rbuf.size() - d->rpos);
+        if (copied > 0) {
+            std::memcpy(data, d->rbuf.constData() + d->rpos, static_cast<size_t>(copied));
+            d->rpos += copied;
+            if (d->rpos == d->rbuf.size()) {
+                d->rbuf.clear();
+                d->rpos = 0;
+            }
+        }
+    } else {
+        // Reads never cross a message boundary, so readMessage() keeps working after a partial read().
+        if (!d->messages.isEmpty()) {
+            const QByteArray &front = d->messages.front();
+            copied = std::min<qint64>(maxSize, front.size() - d->mpos);
+            std::memcpy(data, front.constData() + d->mpos, static_cast<size_t>(copied));
+            d->mpos += copied;
+            d->messageBytes -= copied;
+            if (d->mpos == front.size()) {
+                d->messages.dequeue();
+                d->mpos = 0;
+            }
+        }
+    }
+    if (copied == 0 && d->state == QAbstractSocket::UnconnectedState && d->session)
+        return -1; // closed and drained: end of stream
+    if (wasFull || (d->session && d->session->engine() && d->session->engine()->peekSize() >= 0))
+        QKcpScheduler::instance()->markDirty(d); // room again: pull from KCP, reopen the window
+    return copied;
+}
+
+qint64 QKcpSocket::readLineData(char *data, qint64 maxSize)
+{
+    Q_D(QKcpSocket);
+    if (d->config.mode() != QKcpConfig::StreamMode)
+        return QIODevice::readLineData(data, maxSize);
+    const qsizetype end = d->rbuf.indexOf('\n', d->rpos);
+    const qint64 available = d->rbuf.size() - d->rpos;
+    const qint64 lineLength = end >= 0 ? end - d->rpos + 1 : available;
+    return readData(data, std::min(maxSize, lineLength));
+}
+
+qint64 QKcpSocket::writeData(const char *data, qint64 size)
+{
+    Q_D(QKcpSocket);
+    if (d->state != QAbstractSocket::ConnectedState && d->state != QAbstractSocket::ConnectingState
+        && d->state != QAbstractSocket::HostLookupState) {
+        d->setError(QAbstractSocket::OperationError, tr("Socket is not connected"));
+        return -1;
+    }
+    qint64 accept = size;
+    if (d->config.mode() == QKcpConfig::MessageMode) {
+        if (size > maximumMessageSize()) {
+            setErrorString(tr("Message of %1 bytes exceeds the maximum message size of %2 bytes")
+                               .arg(size)
+                               .arg(maximumMessageSize()));
+            return -1;
+        }
+        if (d->writeBufferLimit > 0 && bytesToWrite() + size > d->writeBufferLimit && bytesToWrite() > 0)
+            return 0;
+    } else if (d->writeBufferLimit > 0) {
+        accept = std::clamp<qint64>(d->writeBufferLimit - bytesToWrite(), 0, size);
+        if (accept == 0)
+            return 0;
+    }
+    d->wqueue.enqueue(QByteArray(data, accept));
+    d->wbytes += accept;
+    QKcpScheduler::instance()->markDirty(d);
+    return accept;
+}
+
+bool QKcpSocket::waitForConnected(int msecs)
+{
+    Q_D(QKcpSocket);
+    if (d->state == QAbstractSocket::ConnectedState)
+        return true;
+    if (d->state == QAbstractSocket::UnconnectedState)
+        return false;
+    return d->waitUntil(msecs, [d] { return d->state == QAbstractSocket::ConnectedState; });
+}
+
+bool QKcpSocket::waitForReadyRead(int msecs)
+{
+    Q_D(QKcpSocket);
+    if (d->state == QAbstractSocket::UnconnectedState)
+        return false;
+    bool gotData = false;
+    QMetaObject::Connection c = connect(this, &QKcpSocket::readyRead, this, [&gotData] { gotData = true; });
+    const bool ok = d->waitUntil(msecs, [&] { return gotData || d->state == QAbstractSocket::UnconnectedState; });
+    disconnect(c);
+    return ok && gotData;
+}
+
+bool QKcpSocket::waitForBytesWritten(int msecs)
+{
+    Q_D(QKcpSocket);
+    if (d->state == QAbstractSocket::UnconnectedState || bytesToWrite() == 0)
+        return false;
+    bool written = false;
+    QMetaObject::Connection c = connect(this, &QKcpSocket::bytesWritten, this, [&written] { written = true; });
+    const bool ok = d->waitUntil(msecs, [&] { return written || d->state == QAbstractSocket::UnconnectedState; });
+    disconnect(c);
+    return ok && written;
+}
+
+bool QKcpSocket::waitForDisconnected(int msecs)
+{
+    Q_D(QKcpSocket);
+    if (d->state == QAbstractSocket::UnconnectedState) {
+        qCWarning(lcKcpSocket, "QKcpSocket::waitForDisconnected() is not allowed in UnconnectedState");
+        return false;
+    }
+    return d->waitUntil(msecs, [d] { return d->state == QAbstractSocket::UnconnectedState; });
+}
+
+std::pair<QKcpSocket *, QKcpSocket *> QKcpSocket::createPair(const QKcpConfig &config, QObject *parent, int msecs)
+{
+    auto *server = new QKcpServer(config);
+    if (!server->listen(QHostAddress::LocalHost, 0)) {
+        delete server;
+        return {nullptr, nullptr};
+    }
+    auto *client = new QKcpSocket(config, parent);
+    client->connectToHost(QHostAddress::LocalHost, server->serverPort());
+
+    // A short local event loop: both ends need their datagrams processed.
+    QEventLoop loop;
+    QTimer timeout;
+    timeout.setSingleShot(true);
+    QObject::connect(&timeout, &QTimer::timeout, &loop, &QEventLoop::quit);
+    QObject::connect(server, &QKcpServer::newConnection, &loop, &QEventLoop::quit);
+    QObject::connect(client, &QKcpSocket::errorOccurred, &loop, &QEventLoop::quit);
+    QObject::connect(client, &QKcpSocket::connected, &loop, &QEventLoop::quit);
+    timeout.start(msecs);
+    while (timeout.isActive() && !(server->hasPendingConnections() && client->state() == QAbstractSocket::ConnectedState)
+           && client->state() != QAbstractSocket::UnconnectedState)
+        loop.exec();
+
+    QKcpSocket *accepted = server->nextPendingConnection();
+    if (!accepted || client->state() != QAbstractSocket::ConnectedState) {
+        delete client;
+        delete server;
+        return {nullptr, nullptr};
+    }
+    server->pauseAccepting();
+    // The server-side socket keeps the server (its UDP socket) alive: the server becomes its child.
+    accepted->setParent(parent);
+    server->setParent(accepted);
+    return {client, accepted};
+}

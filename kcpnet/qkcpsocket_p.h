@@ -1,0 +1,134 @@
+// Copyright (c) 2026 The kcpnet authors. MIT License (see LICENSE).
+//
+// Private implementation of QKcpSocket. Not part of the API.
+#ifndef QKCPSOCKET_P_H
+#define QKCPSOCKET_P_H
+
+#include "qkcpscheduler_p.h"
+#include "qkcpsocket.h"
+
+#include "kcpsession.h"
+
+#include <QtCore/qbytearray.h>
+#include <QtCore/qhash.h>
+#include <QtCore/qpointer.h>
+#include <QtCore/qqueue.h>
+#include <QtNetwork/qhostinfo.h>
+
+#include <functional>
+#include <memory>
+
+class QUdpSocket;
+class QKcpServerPrivate;
+
+// Sizes the kernel buffers of a UDP socket for the configured windows.
+void qkcpTuneUdpBuffers(QUdpSocket *udp, const kcpnet::KcpSessionConfig &config);
+
+class QKcpSocketPrivate : public kcpnet::KcpSessionHandler, public QKcpScheduled
+{
+public:
+    explicit QKcpSocketPrivate(QKcpSocket *q);
+    ~QKcpSocketPrivate() override;
+
+    // Client side
+    void startLookup(const QString &hostName);
+    void lookupFinished(const QHostInfo &info);
+    void startConnecting(const QHostAddress &address);
+    void readUdp();
+    void udpError();
+    // Server side: the handshake was verified by the server; the session starts Connected.
+    void initServerSide(QKcpServerPrivate *srv, quint32 conv, const QHostAddress &address, quint16 port,
+                        std::uint64_t nonce);
+
+    // A datagram from the peer (client: its own socket; server side: routed by the server).
+    void processDatagram(const char *data, qsizetype size, qint64 now);
+    // Runs the session: timers, flush, write pump, read drain, then signals. Reschedules.
+    void run(qint64 now);
+    void onScheduled(qint64 now) override { run(now); }
+
+    void pumpWrites();
+    void drainReadable();
+    void dispatchEvents();
+    void reschedule(qint64 now);
+    void applyLiveConfig();
+    void releaseTransport();
+    void resetForConnect();
+
+    void setState(QAbstractSocket::SocketState s);
+    void setError(QAbstractSocket::SocketError e, const QString &text);
+    void setErrorAndEmit(QAbstractSocket::SocketError e, const QString &text);
+
+    // Blocking helpers: drive this socket (and its transport) until `done` or the deadline.
+    bool waitUntil(int msecs, const std::function<bool()> &done);
+    bool pollTransport(int msecs);
+    qint64 engineUnsent() const;
+    qint64 availableBytes() const;
+
+    // KcpSessionHandler: record events; they are turned into signals by dispatchEvents() once the session call
+    // has returned, so slots can do anything (even abort() or deleteLater()) safely.
+    void sessionSend(const std::uint8_t *data, std::size_t size) override;
+    void sessionConnected() override { evConnected = true; }
+    void sessionReadable() override { evReadable = true; }
+    void sessionBytesSent(std::uint64_t bytes) override { evBytesSent += bytes; }
+    void sessionClosed(kcpnet::KcpCloseReason reason) override
+    {
+        evClosed = true;
+        closeReason = reason;
+    }
+
+    QKcpSocket *q_ptr;
+    QKcpConfig config;
+    std::unique_ptr<kcpnet::KcpSession> session;
+    QUdpSocket *udp = nullptr;            // client: its own UDP socket
+    QKcpServerPrivate *server = nullptr;  // server side: the server's shared socket
+    QHostAddress peerAddress;
+    quint16 peerPort = 0;
+    QString peerName;
+    QHostAddress bindAddress;
+    quint16 bindPort = 0;
+    QAbstractSocket::BindMode bindMode = QAbstractSocket::DefaultForPlatform;
+    bool bindRequested = false;
+    QHash<int, QVariant> socketOptions; // applied to the UDP socket when it exists
+    QAbstractSocket::SocketState state = QAbstractSocket::UnconnectedState;
+    QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError;
+    int lookupId = -1;
+    qint64 startedAt = 0;
+    qint64 lastReceive = 0;
+
+    // Read side. Stream mode: unread bytes are rbuf[rpos..]. Message mode: whole messages, the first one
+    // possibly partly read (mpos bytes consumed).
+    QByteArray rbuf;
+    qsizetype rpos = 0;
+    QQueue<QByteArray> messages;
+    qsizetype mpos = 0;
+    qint64 messageBytes = 0; // unread bytes over all queued messages
+    qint64 readBufferSize = 0;
+
+    // Write side: data not yet handed to KCP (stream chunks or whole messages).
+    QQueue<QByteArray> wqueue;
+    qsizetype wpos = 0;
+    qint64 wbytes = 0;
+    qint64 writeBufferLimit = 0;
+    quint64 toEngine = 0;     // payload bytes handed to KCP
+    quint64 sentByEngine = 0; // payload bytes KCP has transmitted (first transmissions)
+
+    // Wire counters (every datagram, control packets included)
+    quint64 datagramsIn = 0;
+    quint64 datagramsOut = 0;
+    quint64 wireIn = 0;
+    quint64 wireOut = 0;
+
+    // Pending events
+    kcpnet::KcpCloseReason closeReason = kcpnet::KcpCloseReason::None;
+    quint64 evBytesSent = 0;
+    bool evConnected = false;
+    bool evReadable = false;
+    bool evClosed = false;
+    bool emittingReadyRead = false;
+    bool emittingBytesWritten = false;
+    bool dispatching = false;
+
+    Q_DECLARE_PUBLIC(QKcpSocket)
+};
+
+#endif // QKCPSOCKET_P_H
