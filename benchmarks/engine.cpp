@@ -227,7 +227,9 @@ int main(int argc, char **argv)
                 std::printf("  kcp-go: %s\n", l.c_str());
                 continue;
             }
-            // BENCH kcpgo <case> MB=.. MBps_cpu=.. cpu_ms_per_MB=.. MBps_virtual=.. retransmits=..
+            // BENCH kcpgo <case> MB=.. MBps=.. MBps_virtual=.. MBps_cpu=.. cpu_ms_per_MB=.. ... retransmits=..
+            // (format documented in tests/interop/kcpgo-peer/main.go; kcp-go has no virtual clock: its
+            // MBps_virtual is the wall-clock rate)
             char impl[64] = {0}, name[64] = {0};
             std::sscanf(l.c_str(), "BENCH %63s %63s", impl, name);
             const double perCpu = field(l, "MBps_cpu");

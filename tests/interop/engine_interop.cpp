@@ -546,8 +546,8 @@ struct TransferResult {
     long long peerInputErrors = -1; // kcp-go's KCPInErrors: our datagrams its Input() rejected
     std::uint64_t droppedOut = 0;
     std::uint64_t droppedIn = 0;
-    std::uint64_t messagesOut = 0;
-    std::uint64_t messagesIn = 0;
+    std::uint64_t messagesOut = 0; // send() calls (in message mode, messages)
+    std::uint64_t messagesIn = 0;  // recv() calls (in message mode, messages)
     std::uint64_t foreignDatagrams = 0;
     std::uint64_t sendErrors = 0;
     kcpnet::KcpEngineStats stats;
@@ -888,7 +888,7 @@ void runAndReport(const TransferCase &tc)
     ASSERT_TRUE(error.empty()) << error;
     const auto &st = r.stats;
     const double mb = static_cast<double>(tc.bytes) / 1e6;
-    std::printf("[interop] %s: %.1f MB each way in %.3f s (%.1f MB/s each way); messages out/in %" PRIu64
+    std::printf("[interop] %s: %.1f MB each way in %.3f s (%.1f MB/s each way); send()/recv() calls %" PRIu64
                 "/%" PRIu64 "; engine datagrams out/in %" PRIu64 "/%" PRIu64 ", retransmits timeout/fast %" PRIu64
                 "/%" PRIu64 ", srtt %u ms, rto %u ms; dropped out/in %" PRIu64 "/%" PRIu64 ", send errors %" PRIu64
                 ", foreign datagrams %" PRIu64 "; kcp-go retransmits %lld, duplicates received %lld\n",

@@ -5,13 +5,16 @@
 //
 // Build (GOPATH mode, offline; tests/interop/KcpGoPeer.cmake does this):
 //
-//	GO111MODULE=off GOPROXY=off GOPATH=<dir>:/usr/share/gocode GOCACHE=<dir>/cache go build -o kcpgo-peer <this dir>
+//	cd <this dir> && GO111MODULE=off GOPROXY=off GOPATH=<dir>:/usr/share/gocode GOCACHE=<dir>/cache \
+//	    go build -o <dir>/kcpgo-peer .
+//
+// (GOPATH mode refuses an absolute package path, hence "cd" and ".").
 //
 // # Commands
 //
 //	kcpgo-peer serve   --listen 127.0.0.1:0 [session flags] [--sessions N]
 //	kcpgo-peer dial    --connect 127.0.0.1:PORT [--conv N] [--bind ADDR] [session flags]
-//	kcpgo-peer bench   [--bytes N] [--loss 0,10] [--seed N] [--acknodelay] [kcp flags]
+//	kcpgo-peer bench   [--mb N | --bytes N] [--loss 0,10] [--delay-ms 5] [--acknodelay] [kcp flags] (see below)
 //	kcpgo-peer pattern --seed N --bytes N [--max-msg N --msg-unit N]
 //
 // Session flags (serve and dial; every flag also works with a single dash):
@@ -55,6 +58,9 @@
 //
 // clamped to [1, M]; the last message is cut to the bytes left. The receiver knows the sequence and checks the
 // size of every message it reads, so a merged or split message is caught at once, not only by the final hash.
+// So the two ends of a direction must agree on S, U and M: the sender's --send-seed, --msg-unit and
+// --send-max-msg are the receiver's --recv-seed, --msg-unit and --recv-max-msg. U defaults to kcp-go's MSS, which
+// shrinks with a cipher (20 bytes) and FEC (8 bytes): pass it explicitly when the other end is not kcp-go.
 //
 // kcp-go quirk (sess.go WriteBuffers): in message mode a Write larger than the MSS is cut into MSS-sized pieces
 // and each piece is sent as its own message (frg 0). kcp-go receives fragmented messages correctly, but cannot
