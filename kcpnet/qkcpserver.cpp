@@ -12,7 +12,7 @@
 
 #include <cstring>
 
-Q_LOGGING_CATEGORY(lcKcpServer, "kcpnet.server")
+Q_LOGGING_CATEGORY(lcKcpServer, "kcpnet.server", QtWarningMsg)
 
 namespace {
 constexpr int kReadBatch = 64; // datagrams per event before the event loop turns again

@@ -21,7 +21,7 @@ using kcpnet::KcpCloseReason;
 using kcpnet::KcpSession;
 using kcpnet::KcpSessionState;
 
-Q_LOGGING_CATEGORY(lcKcpSocket, "kcpnet.socket")
+Q_LOGGING_CATEGORY(lcKcpSocket, "kcpnet.socket", QtWarningMsg)
 
 namespace {
 
