@@ -144,6 +144,9 @@ public:
     void setInterval(std::uint32_t interval);
     // Sizes in segments; 0 leaves a value unchanged. Limited to [1, kMaxWindow].
     // Shrinking the receive window keeps what was already received; it only narrows what is accepted next.
+    // In message mode the receive window must stay at least as large as the peer's largest message in
+    // fragments: a message that no longer fits can never complete (the peer's segments are rejected as
+    // BadFragment). Shrink it only between messages, or keep it >= the peer's maxMessageSize() / mss().
     void setWindowSize(std::uint32_t sendWindow, std::uint32_t receiveWindow);
     // MTU = largest datagram, header included (at least 50). Applies to data queued after the call;
     // segments already cut keep their size.

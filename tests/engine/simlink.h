@@ -911,6 +911,8 @@ private:
                     checkViolation("check(" + std::to_string(now) + ") returned " + std::to_string(c) + ", in the past");
                 if (e.isIdle() && c != now + KcpEngine::kIdleDelay)
                     checkViolation("isIdle() but check(now) - now = " + std::to_string(d));
+                if (!e.isIdle() && d >= static_cast<std::int32_t>(KcpEngine::kIdleDelay))
+                    checkViolation("not idle, yet check() schedules nothing");
                 if (!e.isIdle())
                     enginesIdle = false;
                 next = std::min<std::uint64_t>(next, m_t + static_cast<std::uint64_t>(std::max(d, 0)));

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -503,6 +504,11 @@ struct RttCase {
     bool ackNoDelay;
 };
 
+void PrintTo(const RttCase &c, std::ostream *os)
+{
+    *os << "delay " << c.delay << (c.ackNoDelay ? " ackNoDelay" : " ACK on tick");
+}
+
 class EngineRtt : public ::testing::TestWithParam<RttCase>
 {
 };
@@ -593,4 +599,98 @@ TEST(EngineCheck, BusyEngineNeverReportsThePastOrIdle)
         now += static_cast<std::uint32_t>(std::max(d, 1));
     }
     EXPECT_FALSE(e.isIdle());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fast retransmission
+
+namespace {
+
+Bytes ackOf(std::uint32_t sn, std::uint32_t ts, std::uint32_t una = 0)
+{
+    KcpSegmentHeader h;
+    h.conv = kConv;
+    h.cmd = ACK;
+    h.wnd = 128;
+    h.ts = ts;
+    h.sn = sn;
+    h.una = una;
+    Bytes d(24);
+    encodeKcpHeader(h, d.data());
+    return d;
+}
+
+std::size_t pushesOf(const Capture &cap, std::uint32_t sn)
+{
+    std::size_t n = 0;
+    for (const KcpSegmentHeader &h : cap.segments(PUSH))
+        n += h.sn == sn ? 1 : 0;
+    return n;
+}
+
+} // namespace
+
+TEST(EngineFastResend, SkippedTwiceIsResentAtTheNextFlushWithinTheLimit)
+{
+    for (std::uint32_t limit : {0u, 1u}) {
+        SCOPED_TRACE("fast resend limit " + std::to_string(limit));
+        Capture cap;
+        KcpEngine a(kConv, cap.sink());
+        a.setNoDelay(1, 10, 2, true);
+        a.setFastResendLimit(limit);
+        const Bytes m = payload(10);
+        for (int i = 0; i < 6; ++i)
+            ASSERT_EQ(a.send(m.data(), 10), 10);
+        a.flush(1000); // sn 0..5, ts 1000, RTO 200: no timeout before 1200
+        ASSERT_EQ(pushesOf(cap, 0), 1u);
+
+        // sn 1 and sn 2 acknowledged in two datagrams: sn 0 was skipped twice.
+        Bytes d = ackOf(1, 1000);
+        ASSERT_EQ(a.input(d.data(), d.size(), 1040), KcpInputResult::Ok);
+        a.flush(1041);
+        EXPECT_EQ(pushesOf(cap, 0), 1u) << "skipped once is not enough with fastResend 2";
+        d = ackOf(2, 1000);
+        ASSERT_EQ(a.input(d.data(), d.size(), 1042), KcpInputResult::Ok);
+        EXPECT_LE(kcpDiff(a.check(1042), 1042), static_cast<std::int32_t>(a.interval()));
+        a.flush(1043);
+        EXPECT_EQ(pushesOf(cap, 0), 2u) << "sn 0 skipped twice must be resent at once";
+        EXPECT_EQ(a.stats().retransmitsFast, 1u);
+        EXPECT_EQ(a.stats().retransmitsTimeout, 0u);
+
+        // New data sent after the retransmission is acknowledged twice more: sn 0 (now transmitted twice)
+        // may be fast-resent again only without a limit; sn 3, 4, 5 (skipped twice, transmitted once) are
+        // fast-resent either way.
+        for (int i = 0; i < 2; ++i)
+            ASSERT_EQ(a.send(m.data(), 10), 10);
+        a.flush(1050); // sn 6, 7 with ts 1050
+        d = ackOf(6, 1050);
+        ASSERT_EQ(a.input(d.data(), d.size(), 1090), KcpInputResult::Ok);
+        d = ackOf(7, 1050);
+        ASSERT_EQ(a.input(d.data(), d.size(), 1091), KcpInputResult::Ok);
+        a.flush(1092);
+        EXPECT_EQ(pushesOf(cap, 0), limit == 0 ? 3u : 2u);
+        for (std::uint32_t sn = 3; sn <= 5; ++sn)
+            EXPECT_EQ(pushesOf(cap, sn), 2u) << "sn " << sn;
+        EXPECT_EQ(pushesOf(cap, 1), 1u);
+        EXPECT_EQ(a.stats().retransmitsFast, (limit == 0 ? 2u : 1u) + 3u);
+    }
+}
+
+TEST(EngineFastResend, OffMeansOnlyTimeouts)
+{
+    Capture cap;
+    KcpEngine a(kConv, cap.sink());
+    a.setNoDelay(1, 10, 0, true);
+    const Bytes m = payload(10);
+    for (int i = 0; i < 6; ++i)
+        ASSERT_EQ(a.send(m.data(), 10), 10);
+    a.flush(1000);
+    for (std::uint32_t sn = 1; sn < 6; ++sn) {
+        const Bytes d = ackOf(sn, 1000);
+        ASSERT_EQ(a.input(d.data(), d.size(), 1040 + sn), KcpInputResult::Ok);
+        a.flush(1040 + sn);
+    }
+    EXPECT_EQ(pushesOf(cap, 0), 1u);
+    EXPECT_EQ(a.stats().retransmitsFast, 0u);
+    EXPECT_EQ(a.waitSnd(), 1u);
 }

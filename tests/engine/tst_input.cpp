@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -639,7 +640,14 @@ TEST(EngineFuzz, TwentyThousandMutatedDatagramsThenTheSessionStillWorks)
         }
     }
     EXPECT_EQ(problem, "");
-    EXPECT_GT(accepted[0] + accepted[1], 0u);
+    std::printf("[   fuzz   ] accepted A:%llu/5000 B:%llu/20000; malformed A:%llu B:%llu, wrong conv A:%llu B:%llu\n",
+                static_cast<unsigned long long>(accepted[0]), static_cast<unsigned long long>(accepted[1]),
+                static_cast<unsigned long long>(sim.a().stats().malformedDatagrams),
+                static_cast<unsigned long long>(sim.b().stats().malformedDatagrams),
+                static_cast<unsigned long long>(sim.a().stats().wrongConvDatagrams),
+                static_cast<unsigned long long>(sim.b().stats().wrongConvDatagrams));
+    EXPECT_GT(accepted[0], 100u);
+    EXPECT_GT(accepted[1], 500u);
     EXPECT_EQ(sim.dataErrors(0), 0u) << sim.firstDataError(0);
     EXPECT_EQ(sim.dataErrors(1), 0u) << sim.firstDataError(1);
     for (int side = 0; side < 2; ++side) {

@@ -440,23 +440,54 @@ class EngineLink : public ::testing::TestWithParam<Scenario>
 
 } // namespace
 
+// Each scenario runs with three seeds (different loss/jitter patterns and message sizes).
 TEST_P(EngineLink, EveryByteOnceInOrderWithinBoundedTime)
 {
     const Scenario &sc = GetParam();
-    Simulation sim(sc.cfg);
-    if (sc.setup)
-        sc.setup(sim);
-    const Outcome o = sim.run();
-    std::printf("[   sim    ] %s: %s after %llu ms virtual, %llu iterations\n", sc.name.c_str(),
-                o.finished ? "done" : "NOT done", static_cast<unsigned long long>(o.virtualMs),
-                static_cast<unsigned long long>(o.iterations));
-    RecordProperty("virtual_ms", std::to_string(o.virtualMs));
-    ASSERT_TRUE(o.finished) << o.why << "\n" << sim.describe();
-    checkFinished(sim, sc);
+    for (std::uint64_t run = 0; run < 3; ++run) {
+        SCOPED_TRACE("run " + std::to_string(run));
+        SimConfig cfg = sc.cfg;
+        cfg.seed = sc.cfg.seed * 7919 + run;
+        Simulation sim(cfg);
+        if (sc.setup)
+            sc.setup(sim);
+        const Outcome o = sim.run();
+        std::printf("[   sim    ] %s/%llu: %s after %llu ms virtual, %llu iterations\n", sc.name.c_str(),
+                    static_cast<unsigned long long>(run), o.finished ? "done" : "NOT done",
+                    static_cast<unsigned long long>(o.virtualMs), static_cast<unsigned long long>(o.iterations));
+        RecordProperty("virtual_ms_" + std::to_string(run), std::to_string(o.virtualMs));
+        ASSERT_TRUE(o.finished) << o.why << "\n" << sim.describe();
+        checkFinished(sim, sc);
+        if (HasFailure())
+            return;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, EngineLink, ::testing::ValuesIn(scenarios()),
                          [](const ::testing::TestParamInfo<Scenario> &info) { return info.param.name; });
+
+// Disabled: documents a hazard for the lead to decide on, not a violation of the documented contract.
+// Both receive windows shrink from 128 to 16 while 100-fragment messages are in flight. The engines keep
+// what they already queued (over 16 segments of an incomplete message, which can now never complete because
+// nothing more moves into a queue that is already at the window), and every later datagram of the peer that
+// carries a fragment with frg >= 16 is rejected whole as BadFragment, its ACKs included, so the other
+// direction stalls as well and the sender ends up dead-linked. setWindowSize() says settings may change at run
+// time; maxMessageSize() says the peer's window must hold the fragments (it did when they were sent).
+TEST(EngineLinkHazard, DISABLED_ReceiveWindowShrinkBelowInFlightMessageSize)
+{
+    SimConfig cfg = base(EndpointConfig::fast(), false, 5);
+    cfg.bytesAtoB = 4 * 1024 * 1024;
+    cfg.bytesBtoA = 1024 * 1024;
+    cfg.maxVirtualMs = 300000;
+    Simulation sim(cfg);
+    sim.at(300, [](Simulation &s) {
+        s.a().setWindowSize(0, 16);
+        s.b().setWindowSize(0, 16);
+    });
+    const Outcome o = sim.run();
+    EXPECT_TRUE(o.finished) << o.why << "\n" << sim.describe() << "B rejected " << sim.rejectedGenuine(1)
+                            << " genuine datagrams, first: " << sim.firstReject(1);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Corruption without a checksum.

@@ -420,6 +420,37 @@ TEST(EngineGolden, AcksAndPushShareOneDatagram)
     }
 }
 
+TEST(EngineGolden, RetransmissionCarriesFreshTsUnaAndWindow)
+{
+    Capture cap;
+    KcpEngine a(kConv, cap.sink());
+    a.setNoDelay(0, 100, 0, true);
+    const Bytes msg = pattern(5, 1, 0x41);
+    ASSERT_EQ(a.send(msg.data(), 5), 5);
+    a.flush(0);
+    ASSERT_EQ(cap.out.size(), 1u);
+    EXPECT_EQ(cap.out[0], concat({hex("04030201 51 00 8000 00000000 00000000 00000000 05000000"), msg}));
+
+    // The peer's first PUSH arrives (sn 0, 3 bytes): A's rcv_nxt becomes 1 and its window 127.
+    const Bytes peer = concat({hex("04030201 51 00 8000 32000000 00000000 00000000 03000000"), pattern(3, 1, 0x61)});
+    ASSERT_EQ(a.input(peer.data(), peer.size(), 100), KcpInputResult::Ok);
+    a.flush(100);
+    ASSERT_EQ(cap.out.size(), 2u);
+    EXPECT_EQ(cap.out[1], hex("04030201 52 00 7f00 32000000 00000000 01000000 00000000")) << toHex(cap.out[1]);
+
+    a.flush(199); // the initial RTO is 200 ms: nothing is due yet
+    ASSERT_EQ(cap.out.size(), 2u);
+
+    // The retransmission: same sn, frg, len and payload; ts = now (300 = 0x12c), una and wnd of the moment.
+    a.flush(300);
+    ASSERT_EQ(cap.out.size(), 3u);
+    EXPECT_EQ(cap.out[2], concat({hex("04030201 51 00 7f00 2c010000 00000000 01000000 05000000"), msg}))
+        << toHex(cap.out[2]);
+    EXPECT_EQ(a.stats().retransmitsTimeout, 1u);
+    EXPECT_EQ(a.stats().segmentsSent, 2u);
+    EXPECT_EQ(a.stats().bytesSent, 5u) << "bytesSent counts first transmissions only";
+}
+
 TEST(EngineGolden, WindowAskIsAnsweredWithWindowTell)
 {
     Capture cap;

@@ -1,0 +1,279 @@
+// Copyright (c) 2026 The kcpnet authors. MIT License (see LICENSE).
+//
+// benchmarks/throughput: one session over loopback, echo, at equal KCP settings for kcpnet and kcp-go:
+// nodelay(1, 10, 2, nc), windows 512/512, MTU 1400, stream mode. The echo server runs in its own process in both
+// cases (kcpnet: this program with --server; kcp-go: the Go peer from tests/interop). The client sends N MB and
+// reads the echo; MB/s each way = N / wall time. Also a ping-pong of 1 KB messages for latency.
+// Prints a table and the ratio kcpnet / kcp-go (target: >= 1.5).
+//
+// Usage: throughput [--mb N] [--kcpgo PATH] [--no-kcpgo]
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QKcpServer>
+#include <QKcpSocket>
+#include <QProcess>
+#include <QTextStream>
+#include <QTimer>
+
+#include <algorithm>
+#include <vector>
+
+namespace {
+
+QKcpConfig benchConfig()
+{
+    QKcpConfig c(QKcpConfig::Turbo); // nodelay, 10 ms, resend 2, no congestion window
+    c.setSendWindow(512);
+    c.setReceiveWindow(512);
+    c.setMtu(1400);
+    return c;
+}
+
+int runServer()
+{
+    QTextStream out(stdout);
+    QKcpServer server(benchConfig());
+    if (!server.listen(QHostAddress::LocalHost, 0)) {
+        out << "ERROR " << server.errorString() << Qt::endl;
+        return 1;
+    }
+    QObject::connect(&server, &QKcpServer::newConnection, &server, [&server] {
+        while (QKcpSocket *s = server.nextPendingConnection()) {
+            QObject::connect(s, &QKcpSocket::readyRead, s, [s] { s->write(s->readAll()); });
+            QObject::connect(s, &QKcpSocket::disconnected, s, [] { QCoreApplication::quit(); });
+        }
+    });
+    out << "PORT " << server.serverPort() << Qt::endl;
+    QTimer::singleShot(120000, qApp, &QCoreApplication::quit); // bounded
+    return QCoreApplication::exec();
+}
+
+struct Result {
+    double seconds = 0;
+    double mbEachWay = 0;
+    double pingP50 = 0;
+    double pingP99 = 0;
+    bool ok = false;
+    QString note;
+};
+
+double percentile(std::vector<double> v, double p)
+{
+    if (v.empty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5))];
+}
+
+// Starts `program args`, waits for a line starting with `marker`, returns the rest of it.
+QByteArray startAndWait(QProcess &p, const QString &program, const QStringList &args, const QByteArray &marker)
+{
+    p.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    p.start(program, args);
+    if (!p.waitForStarted(10000))
+        return QByteArray();
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < 15000) {
+        while (p.canReadLine()) {
+            const QByteArray line = p.readLine().trimmed();
+            if (line.startsWith(marker))
+                return line.mid(marker.size()).trimmed();
+        }
+        if (!p.waitForReadyRead(1000) && p.state() != QProcess::Running)
+            break;
+    }
+    return QByteArray();
+}
+
+Result runKcpnet(qint64 bytes)
+{
+    Result r;
+    QProcess server;
+    const QByteArray port = startAndWait(server, QCoreApplication::applicationFilePath(), {QStringLiteral("--server")},
+                                         "PORT");
+    if (port.isEmpty()) {
+        r.note = QStringLiteral("server did not start");
+        return r;
+    }
+    QKcpSocket socket(benchConfig());
+    QEventLoop loop;
+    QTimer guard;
+    guard.setSingleShot(true);
+    QObject::connect(&guard, &QTimer::timeout, &loop, &QEventLoop::quit);
+    guard.start(120000);
+
+    // Bulk echo
+    QByteArray chunk(64 * 1024, Qt::Uninitialized);
+    for (int i = 0; i < chunk.size(); ++i)
+        chunk[i] = char(i * 31 + 7);
+    qint64 sent = 0;
+    qint64 received = 0;
+    QElapsedTimer clock;
+    auto pump = [&] {
+        while (sent < bytes && socket.bytesToWrite() < 2 * 1024 * 1024) {
+            const qint64 n = std::min<qint64>(chunk.size(), bytes - sent);
+            socket.write(chunk.constData(), n);
+            sent += n;
+        }
+    };
+    QObject::connect(&socket, &QKcpSocket::connected, &loop, [&] {
+        clock.start();
+        pump();
+    });
+    QObject::connect(&socket, &QKcpSocket::bytesWritten, &loop, pump);
+    bool bulkDone = false;
+    std::vector<double> pings;
+    QElapsedTimer pingClock;
+    auto sendPing = [&] {
+        QByteArray m(1024, 'p');
+        socket.write(m);
+        pingClock.start();
+    };
+    qint64 pingBytes = 0;
+    QObject::connect(&socket, &QKcpSocket::readyRead, &loop, [&] {
+        const qint64 n = socket.readAll().size();
+        if (!bulkDone) {
+            received += n;
+            if (received >= bytes) {
+                r.seconds = clock.nsecsElapsed() / 1e9;
+                bulkDone = true;
+                sendPing();
+            }
+            return;
+        }
+        pingBytes += n;
+        if (pingBytes >= 1024) {
+            pingBytes -= 1024;
+            pings.push_back(pingClock.nsecsElapsed() / 1e6);
+            if (pings.size() < 1000)
+                sendPing();
+            else
+                loop.quit();
+        }
+    });
+    QObject::connect(&socket, &QKcpSocket::errorOccurred, &loop, [&] {
+        r.note = socket.errorString();
+        loop.quit();
+    });
+    socket.connectToHost(QHostAddress::LocalHost, static_cast<quint16>(port.toUInt()));
+    loop.exec();
+    r.ok = bulkDone && pings.size() >= 1000;
+    r.mbEachWay = bytes / 1e6;
+    r.pingP50 = percentile(pings, 0.5);
+    r.pingP99 = percentile(pings, 0.99);
+    socket.disconnectFromHost();
+    socket.waitForDisconnected(3000);
+    server.waitForFinished(3000);
+    if (server.state() != QProcess::NotRunning)
+        server.kill();
+    return r;
+}
+
+Result runKcpGo(const QString &peer, qint64 bytes)
+{
+    Result r;
+    const QStringList common = {QStringLiteral("--mode"), QStringLiteral("stream"), QStringLiteral("--sndwnd"),
+                                QStringLiteral("512"), QStringLiteral("--rcvwnd"), QStringLiteral("512"),
+                                QStringLiteral("--nodelay"), QStringLiteral("1"), QStringLiteral("--interval"),
+                                QStringLiteral("10"), QStringLiteral("--resend"), QStringLiteral("2"),
+                                QStringLiteral("--nc"), QStringLiteral("1"), QStringLiteral("--mtu"),
+                                QStringLiteral("1400"), QStringLiteral("--timeout"), QStringLiteral("120s")};
+    QProcess server;
+    const QByteArray listening = startAndWait(
+        server, peer, QStringList{QStringLiteral("serve"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                                  QStringLiteral("--role"), QStringLiteral("echo")} + common,
+        "LISTENING");
+    if (listening.isEmpty()) {
+        r.note = QStringLiteral("kcp-go server did not start");
+        return r;
+    }
+    const QByteArray port = listening.split(' ').value(0);
+    QProcess client;
+    const QByteArray session = startAndWait(
+        client, peer,
+        QStringList{QStringLiteral("dial"), QStringLiteral("--connect"), QStringLiteral("127.0.0.1:") + QString::fromLatin1(port),
+                    QStringLiteral("--role"), QStringLiteral("both"), QStringLiteral("--bytes"), QString::number(bytes),
+                    QStringLiteral("--send-seed"), QStringLiteral("7"), QStringLiteral("--recv-seed"), QStringLiteral("7"),
+                    QStringLiteral("--stdin-control=false"), QStringLiteral("--linger"), QStringLiteral("10ms")}
+            + common,
+        "SESSION");
+    // "conv=<n> ok seconds=<s>"
+    const int at = session.indexOf("seconds=");
+    if (at >= 0 && session.contains(" ok ")) {
+        r.seconds = session.mid(at + 8).toDouble();
+        r.mbEachWay = bytes / 1e6;
+        r.ok = r.seconds > 0;
+    } else {
+        r.note = QStringLiteral("kcp-go run failed: ") + QString::fromLatin1(session);
+    }
+    client.waitForFinished(5000);
+    server.closeWriteChannel();
+    server.kill();
+    server.waitForFinished(5000);
+    return r;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCommandLineParser parser;
+    QCommandLineOption mbOpt(QStringLiteral("mb"), QStringLiteral("MB each way (default 100)."), QStringLiteral("n"),
+                             QStringLiteral("100"));
+    QCommandLineOption kcpgoOpt(QStringLiteral("kcpgo"), QStringLiteral("Path of the kcp-go peer."),
+                                QStringLiteral("path"));
+    QCommandLineOption noKcpgoOpt(QStringLiteral("no-kcpgo"), QStringLiteral("Skip kcp-go."));
+    QCommandLineOption serverOpt(QStringLiteral("server"), QStringLiteral("Internal: echo server."));
+    parser.addOptions({mbOpt, kcpgoOpt, noKcpgoOpt, serverOpt});
+    parser.addHelpOption();
+    parser.process(app);
+    if (parser.isSet(serverOpt))
+        return runServer();
+
+    QTextStream out(stdout);
+    const qint64 bytes = std::max<qint64>(1, parser.value(mbOpt).toLongLong()) * 1000000;
+    QString peer = parser.value(kcpgoOpt);
+#ifdef KCPNET_KCPGO_PEER
+    if (peer.isEmpty())
+        peer = QStringLiteral(KCPNET_KCPGO_PEER);
+#endif
+    if (parser.isSet(noKcpgoOpt))
+        peer.clear();
+
+    out << "kcpnet throughput benchmark: one session, echo over 127.0.0.1, server in its own process, "
+        << bytes / 1000000 << " MB each way, nodelay(1,10,2,nc) windows 512/512 MTU 1400 stream mode" << Qt::endl
+        << Qt::endl;
+    out << QStringLiteral("%1 %2 %3 %4 %5").arg(QStringLiteral("impl"), -8).arg(QStringLiteral("seconds"), 9)
+               .arg(QStringLiteral("MB/s each way"), 14).arg(QStringLiteral("1KB p50 ms"), 11)
+               .arg(QStringLiteral("1KB p99 ms"), 11)
+        << Qt::endl;
+    const Result ours = runKcpnet(bytes);
+    out << QStringLiteral("%1 %2 %3 %4 %5 %6").arg(QStringLiteral("kcpnet"), -8).arg(ours.seconds, 9, 'f', 3)
+               .arg(ours.seconds > 0 ? ours.mbEachWay / ours.seconds : 0, 14, 'f', 1)
+               .arg(ours.pingP50, 11, 'f', 3).arg(ours.pingP99, 11, 'f', 3)
+               .arg(ours.ok ? QString() : QStringLiteral(" FAILED ") + ours.note)
+        << Qt::endl;
+    if (peer.isEmpty()) {
+        out << "(kcp-go comparison skipped: no peer)" << Qt::endl;
+        return ours.ok ? 0 : 1;
+    }
+    const Result go = runKcpGo(peer, bytes);
+    out << QStringLiteral("%1 %2 %3 %4 %5 %6").arg(QStringLiteral("kcp-go"), -8).arg(go.seconds, 9, 'f', 3)
+               .arg(go.seconds > 0 ? go.mbEachWay / go.seconds : 0, 14, 'f', 1)
+               .arg(QStringLiteral("-"), 11).arg(QStringLiteral("-"), 11)
+               .arg(go.ok ? QString() : QStringLiteral(" FAILED ") + go.note)
+        << Qt::endl;
+    if (ours.ok && go.ok) {
+        const double ratio = go.seconds / ours.seconds;
+        out << Qt::endl
+            << QStringLiteral("ratio kcpnet / kcp-go throughput: %1x (target >= 1.5x: %2)")
+                   .arg(ratio, 0, 'f', 2)
+                   .arg(ratio >= 1.5 ? QStringLiteral("met") : QStringLiteral("not met"))
+            << Qt::endl;
+    }
+    return ours.ok ? 0 : 1;
+}
