@@ -250,6 +250,7 @@ void QKcpSocketPrivate::initServerSide(QKcpServerPrivate *srv, quint32 conv, con
     state = QAbstractSocket::ConnectedState; // born connected: no signals before the server hands it out
     session = std::make_unique<KcpSession>(KcpSession::Role::Server, QKcpConfigPrivate::get(config), this);
     session->acceptConfirmed(conv, qkcpNow32(now));
+    attachTrace();
     reschedule(now);
 }
 
@@ -452,6 +453,7 @@ void QKcpSocketPrivate::dispatchEvents()
         if (evConnected) {
             evConnected = false;
             any = true;
+            attachTrace();
             peerName = peerName.isEmpty() ? peerAddress.toString() : peerName;
             pumpWrites(); // data written while connecting goes out with the CONFIRM
             session->update(qkcpNow32(qkcpNow()));
@@ -522,6 +524,33 @@ void QKcpSocketPrivate::dispatchEvents()
             break;
     }
     dispatching = false;
+}
+
+void QKcpSocketPrivate::attachTrace()
+{
+    if (!session || !session->engine())
+        return;
+    if (traceCapacity > 0)
+        session->engine()->setTrace([this](const kcpnet::KcpTraceRecord &r) { recordTrace(r); });
+    else
+        session->engine()->setTrace({});
+}
+
+void QKcpSocketPrivate::recordTrace(const kcpnet::KcpTraceRecord &r)
+{
+    QKcpTraceEvent e;
+    // Engine time is the 32-bit view of qkcpNow(): rebase it on this socket's start.
+    e.time = static_cast<qint64>(static_cast<std::int32_t>(r.time - qkcpNow32(startedAt)));
+    e.type = static_cast<QKcpTraceEvent::Type>(r.event);
+    e.a = r.a;
+    e.b = r.b;
+    e.c = r.c;
+    if (traceRing.size() < traceCapacity) {
+        traceRing.append(e);
+    } else {
+        traceRing[traceHead] = e;
+        traceHead = (traceHead + 1) % traceCapacity;
+    }
 }
 
 void QKcpSocketPrivate::applyLiveConfig()
@@ -952,6 +981,48 @@ QKcpStatistics QKcpSocket::statistics() const
         s.outOfWindowSegments = e.outOfWindowSegments;
     }
     return s;
+}
+
+void QKcpSocket::startTrace(int maxEvents)
+{
+    Q_D(QKcpSocket);
+    d->traceRing.clear();
+    d->traceHead = 0;
+    d->traceCapacity = std::max(1, maxEvents);
+    d->traceRing.reserve(std::min(d->traceCapacity, 4096));
+    d->attachTrace();
+}
+
+void QKcpSocket::stopTrace()
+{
+    Q_D(QKcpSocket);
+    d->traceCapacity = 0;
+    d->attachTrace();
+}
+
+bool QKcpSocket::isTracing() const
+{
+    Q_D(const QKcpSocket);
+    return d->traceCapacity > 0;
+}
+
+QList<QKcpTraceEvent> QKcpSocket::traceEvents() const
+{
+    Q_D(const QKcpSocket);
+    if (d->traceHead == 0)
+        return d->traceRing;
+    QList<QKcpTraceEvent> ordered;
+    ordered.reserve(d->traceRing.size());
+    ordered.append(d->traceRing.mid(d->traceHead));
+    ordered.append(d->traceRing.first(d->traceHead));
+    return ordered;
+}
+
+void QKcpSocket::clearTrace()
+{
+    Q_D(QKcpSocket);
+    d->traceRing.clear();
+    d->traceHead = 0;
 }
 
 bool QKcpSocket::isSequential() const

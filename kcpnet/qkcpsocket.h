@@ -5,6 +5,7 @@
 #include "qkcpconfig.h"
 #include "qkcpnetglobal.h"
 #include "qkcpstatistics.h"
+#include "qkcptrace.h"
 
 #include <QtCore/qiodevice.h>
 #include <QtNetwork/qabstractsocket.h>
@@ -88,6 +89,15 @@ public:
     bool flush();
 
     QKcpStatistics statistics() const;
+
+    // Protocol tracing: while on, the socket records every KCP event (segment sent, retransmitted, acknowledged,
+    // received in or out of order, RTT sample, window change...) in a ring of at most maxEvents (oldest dropped).
+    // Costs nothing while off. Events survive stopTrace() until clearTrace() or the next startTrace().
+    void startTrace(int maxEvents = 100000);
+    void stopTrace();
+    bool isTracing() const;
+    QList<QKcpTraceEvent> traceEvents() const;
+    void clearTrace();
 
     // QIODevice
     bool isSequential() const override;

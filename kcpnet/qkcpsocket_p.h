@@ -118,6 +118,13 @@ public:
     quint64 wireIn = 0;
     quint64 wireOut = 0;
 
+    // Tracing: a bounded ring of protocol events
+    QList<QKcpTraceEvent> traceRing;
+    qsizetype traceHead = 0; // index of the oldest event once the ring is full
+    int traceCapacity = 0;   // 0 = not tracing
+    void attachTrace();
+    void recordTrace(const kcpnet::KcpTraceRecord &r);
+
     // Pending events
     kcpnet::KcpCloseReason closeReason = kcpnet::KcpCloseReason::None;
     quint64 evBytesSent = 0;

@@ -41,6 +41,37 @@ std::uint32_t earlier(std::uint32_t a, std::uint32_t b)
 
 } // namespace
 
+const char *kcpTraceEventName(KcpTraceEvent e) noexcept
+{
+    switch (e) {
+    case KcpTraceEvent::Sent:
+        return "sent";
+    case KcpTraceEvent::RetransmitTimeout:
+        return "retransmit_timeout";
+    case KcpTraceEvent::RetransmitFast:
+        return "retransmit_fast";
+    case KcpTraceEvent::Acked:
+        return "acked";
+    case KcpTraceEvent::Received:
+        return "received";
+    case KcpTraceEvent::Duplicate:
+        return "duplicate";
+    case KcpTraceEvent::OutOfWindow:
+        return "out_of_window";
+    case KcpTraceEvent::WindowProbe:
+        return "window_probe";
+    case KcpTraceEvent::WindowTell:
+        return "window_tell";
+    case KcpTraceEvent::RttSample:
+        return "rtt_sample";
+    case KcpTraceEvent::CwndChange:
+        return "cwnd_change";
+    case KcpTraceEvent::DeadLink:
+        return "dead_link";
+    }
+    return "unknown";
+}
+
 const char *kcpInputResultName(KcpInputResult r) noexcept
 {
     switch (r) {
@@ -259,6 +290,7 @@ KcpInputResult KcpEngine::input(const std::uint8_t *data, std::size_t size, std:
     }
     ++m_stats.datagramsReceived;
     m_stats.wireBytesReceived += size;
+    m_now = now;
 
     const std::uint32_t prevUna = m_sndUna;
     bool sawAck = false;
@@ -292,12 +324,15 @@ KcpInputResult KcpEngine::input(const std::uint8_t *data, std::size_t size, std:
             if (kcpDiff(h.sn, m_rcvNxt + m_rcvWnd) < 0) {
                 // Acknowledge everything inside the window, also what we already have: the ACK may have been lost.
                 m_acks.push_back({h.sn, h.ts});
-                if (kcpDiff(h.sn, m_rcvNxt) >= 0)
+                if (kcpDiff(h.sn, m_rcvNxt) >= 0) {
                     acceptData(h, payload);
-                else
+                } else {
                     ++m_stats.duplicateSegments;
+                    trace(KcpTraceEvent::Duplicate, h.sn);
+                }
             } else {
                 ++m_stats.outOfWindowSegments;
+                trace(KcpTraceEvent::OutOfWindow, h.sn, m_rcvNxt, m_rcvWnd);
             }
             break;
         case KcpCommand::WindowAsk:
@@ -331,13 +366,16 @@ void KcpEngine::updateRtt(std::int32_t rtt) noexcept
     const std::uint32_t rto = static_cast<std::uint32_t>(m_rxSrtt)
         + std::max<std::uint32_t>(m_interval, 4 * static_cast<std::uint32_t>(m_rxRttvar));
     m_rxRto = std::clamp(rto, m_minRto, kRtoMax);
+    trace(KcpTraceEvent::RttSample, static_cast<std::uint32_t>(rtt), static_cast<std::uint32_t>(m_rxSrtt), m_rxRto);
 }
 
 void KcpEngine::processUna(std::uint32_t una) noexcept
 {
     while (!m_sndBuf.empty() && kcpDiff(una, m_sndUna) > 0) {
-        if (!m_sndBuf.front().acked)
+        if (!m_sndBuf.front().acked) {
             --m_sndBufUnacked;
+            trace(KcpTraceEvent::Acked, m_sndUna, una);
+        }
         m_sndBuf.pop_front();
         ++m_sndUna;
     }
@@ -357,6 +395,8 @@ void KcpEngine::processAck(std::uint32_t sn) noexcept
         m_sndBuf.pop_front();
         ++m_sndUna;
     }
+    if (m_trace)
+        trace(KcpTraceEvent::Acked, sn, m_sndUna);
 }
 
 void KcpEngine::processFastAck(std::uint32_t sn, std::uint32_t ts) noexcept
@@ -391,6 +431,8 @@ void KcpEngine::growCongestionWindow() noexcept
         m_cwnd = m_rmtWnd;
         m_incr = m_rmtWnd * mss;
     }
+    if (m_trace && !m_noCwnd)
+        trace(KcpTraceEvent::CwndChange, m_cwnd, m_ssthresh, 0);
 }
 
 void KcpEngine::acceptData(const KcpSegmentHeader &h, const std::uint8_t *payload)
@@ -399,6 +441,7 @@ void KcpEngine::acceptData(const KcpSegmentHeader &h, const std::uint8_t *payloa
     if (h.sn == m_rcvNxt && m_rcvBufCount == 0 && m_rcvQueue.size() < m_rcvWnd) {
         ++m_rcvNxt;
         m_stats.bytesReceived += h.len;
+        trace(KcpTraceEvent::Received, h.sn, h.len, 1);
         if (m_stream && h.len == 0)
             return;
         Segment &seg = m_rcvQueue.emplace_back();
@@ -414,8 +457,10 @@ void KcpEngine::acceptData(const KcpSegmentHeader &h, const std::uint8_t *payloa
     Segment &slot = m_rcvSlots[h.sn & (m_rcvSlotCount - 1)];
     if (slot.used) {
         ++m_stats.duplicateSegments;
+        trace(KcpTraceEvent::Duplicate, h.sn);
         return;
     }
+    trace(KcpTraceEvent::Received, h.sn, h.len, h.sn == m_rcvNxt ? 1 : 0);
     slot.used = true;
     slot.sn = h.sn;
     slot.frg = h.frg;
@@ -578,6 +623,7 @@ void KcpEngine::update(std::uint32_t now)
 
 void KcpEngine::flush(std::uint32_t now)
 {
+    m_now = now;
     m_tsFlush = now + m_interval;
 
     KcpSegmentHeader h;
@@ -616,11 +662,13 @@ void KcpEngine::flush(std::uint32_t now)
         h.cmd = static_cast<std::uint8_t>(KcpCommand::WindowAsk);
         writeSegment(h, nullptr);
         ++m_stats.windowProbesSent;
+        trace(KcpTraceEvent::WindowProbe);
     }
     if (m_probe & kAskTell) {
         h.cmd = static_cast<std::uint8_t>(KcpCommand::WindowTell);
         writeSegment(h, nullptr);
         ++m_stats.windowUpdatesSent;
+        trace(KcpTraceEvent::WindowTell, h.wnd);
     }
     m_probe = 0;
 
@@ -650,6 +698,7 @@ void KcpEngine::flush(std::uint32_t now)
         if (seg.acked)
             continue;
         bool send = false;
+        KcpTraceEvent kind = KcpTraceEvent::Sent;
         if (seg.xmit == 0) {
             send = true;
             seg.rto = m_rxRto;
@@ -664,12 +713,14 @@ void KcpEngine::flush(std::uint32_t now)
             seg.rto = std::min(seg.rto, kRtoMax);
             seg.resendts = now + seg.rto;
             lost = true;
+            kind = KcpTraceEvent::RetransmitTimeout;
             ++m_stats.retransmitsTimeout;
         } else if (seg.fastack >= resent && (m_fastLimit == 0 || seg.xmit <= m_fastLimit)) {
             send = true;
             seg.fastack = 0;
             seg.resendts = now + seg.rto;
             fastResent = true;
+            kind = KcpTraceEvent::RetransmitFast;
             ++m_stats.retransmitsFast;
         }
         if (!send)
@@ -682,8 +733,11 @@ void KcpEngine::flush(std::uint32_t now)
         h.len = static_cast<std::uint32_t>(seg.data.size());
         writeSegment(h, seg.data.data());
         ++m_stats.segmentsSent;
-        if (seg.xmit >= m_deadLink)
+        trace(kind, seg.sn, h.len, seg.xmit);
+        if (seg.xmit >= m_deadLink && !m_dead) {
             m_dead = true;
+            trace(KcpTraceEvent::DeadLink, seg.sn, 0, seg.xmit);
+        }
     }
     emitOutput();
 
@@ -703,6 +757,8 @@ void KcpEngine::flush(std::uint32_t now)
         m_cwnd = 1;
         m_incr = m_mss;
     }
+    if (m_trace && !m_noCwnd && (fastResent || lost))
+        trace(KcpTraceEvent::CwndChange, m_cwnd, m_ssthresh, lost ? 2 : 1);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -78,11 +78,39 @@ struct KcpEngineStats {
     bool deadLink = false;
 };
 
+// Protocol events, for tracing (opt-in: see KcpEngine::setTrace). Fields a/b/c per event:
+enum class KcpTraceEvent : std::uint8_t {
+    Sent,              // a = sn, b = payload bytes, c = 1 (first transmission)
+    RetransmitTimeout, // a = sn, b = payload bytes, c = transmission number
+    RetransmitFast,    // a = sn, b = payload bytes, c = transmission number
+    Acked,             // a = sn of a segment leaving the send buffer (selective ACK or una), b = new una
+    Received,          // a = sn of a new PUSH, b = payload bytes, c = 1 if in order, 0 if out of order
+    Duplicate,         // a = sn of a PUSH received before
+    OutOfWindow,       // a = sn of a PUSH beyond the receive window, b = rcv_nxt, c = receive window
+    WindowProbe,       // WASK sent (the peer's window is 0)
+    WindowTell,        // WINS sent, a = our unused window
+    RttSample,         // a = rtt, b = srtt, c = rto (ms)
+    CwndChange,        // a = cwnd, b = ssthresh, c = 1 after fast retransmit, 2 after timeout, 0 growth
+    DeadLink,          // a = sn, c = transmissions
+};
+
+const char *kcpTraceEventName(KcpTraceEvent e) noexcept;
+
+struct KcpTraceRecord {
+    std::uint32_t time = 0; // the engine clock (ms) passed to the call that produced the event
+    KcpTraceEvent event = KcpTraceEvent::Sent;
+    std::uint32_t a = 0;
+    std::uint32_t b = 0;
+    std::uint32_t c = 0;
+};
+
 class KcpEngine
 {
 public:
     // Receives one datagram to send. `data` is valid only during the call.
     using Output = std::function<void(const std::uint8_t *data, std::size_t size)>;
+    // Receives protocol events while set (costs one branch per event when unset).
+    using Trace = std::function<void(const KcpTraceRecord &record)>;
 
     // Defaults are ikcp's (mtu 1400, interval 100, windows 32/128, min RTO 100, dead link 20,
     // no nodelay, no fast resend, congestion control on).
@@ -103,6 +131,9 @@ public:
 
     std::uint32_t conv() const noexcept { return m_conv; }
     void setOutput(Output output) { m_output = std::move(output); }
+    // Starts (or, with an empty function, stops) reporting protocol events.
+    void setTrace(Trace trace) { m_trace = trace ? std::make_unique<Trace>(std::move(trace)) : nullptr; }
+    bool isTracing() const noexcept { return m_trace != nullptr; }
 
     // ---- Sending and receiving user data ----
 
@@ -225,7 +256,14 @@ private:
     void emitOutput();
     void writeSegment(const KcpSegmentHeader &h, const std::uint8_t *payload);
 
+    void trace(KcpTraceEvent e, std::uint32_t a = 0, std::uint32_t b = 0, std::uint32_t c = 0) const
+    {
+        if (m_trace)
+            (*m_trace)(KcpTraceRecord {m_now, e, a, b, c});
+    }
+
     Output m_output;
+    std::unique_ptr<Trace> m_trace; // a pointer: an untraced engine pays 8 bytes, not sizeof(std::function)
 
     // Segment queues. m_sndBuf[i] has sn == m_sndUna + i.
     KcpRing<Segment> m_sndQueue;
@@ -239,6 +277,7 @@ private:
     KcpEngineStats m_stats;
 
     std::uint32_t m_conv;
+    std::uint32_t m_now = 0; // the last time passed in (for trace records)
     std::uint32_t m_mtu = kDefaultMtu;
     std::uint32_t m_mss = kDefaultMtu - kKcpHeaderSize;
     std::uint32_t m_sndUna = 0;
