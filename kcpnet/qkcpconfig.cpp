@@ -86,6 +86,27 @@ void QKcpConfig::setIdleTimeout(int ms) { d->session.idleTimeout = clampU(ms, 0,
 int QKcpConfig::connectTimeout() const { return static_cast<int>(d->session.connectTimeout); }
 void QKcpConfig::setConnectTimeout(int ms) { d->session.connectTimeout = clampU(ms, 1, 3600000); }
 
+QKcpConfig::Protocol QKcpConfig::protocol() const { return d->session.plain ? PlainKcp : SessionProtocol; }
+void QKcpConfig::setProtocol(Protocol protocol) { d->session.plain = protocol == PlainKcp; }
+quint32 QKcpConfig::conversationId() const { return d->session.conv; }
+void QKcpConfig::setConversationId(quint32 conv) { d->session.conv = conv; }
+int QKcpConfig::fecDataShards() const { return d->fecData; }
+int QKcpConfig::fecParityShards() const { return d->fecParity; }
+void QKcpConfig::setFec(int dataShards, int parityShards)
+{
+    d->fecData = std::clamp(dataShards, 0, 255);
+    d->fecParity = std::clamp(parityShards, 0, 255);
+    if (d->fecData == 0 || d->fecParity == 0)
+        d->fecData = d->fecParity = 0;
+}
+QString QKcpConfig::kcpGoCipher() const { return d->cipher; }
+QByteArray QKcpConfig::kcpGoKey() const { return d->key; }
+void QKcpConfig::setKcpGoCipher(const QString &cipher, const QByteArray &key)
+{
+    d->cipher = cipher.isEmpty() ? QStringLiteral("none") : cipher.toLower();
+    d->key = key;
+}
+
 bool QKcpConfig::operator==(const QKcpConfig &other) const
 {
     const kcpnet::KcpSessionConfig &a = d->session;
@@ -95,7 +116,9 @@ bool QKcpConfig::operator==(const QKcpConfig &other) const
         && a.receiveWindow == b.receiveWindow && a.mtu == b.mtu && a.minRto == b.minRto && a.deadLink == b.deadLink
         && a.streamMode == b.streamMode && a.ackNoDelay == b.ackNoDelay && a.sendNoDelay == b.sendNoDelay
         && a.connectTimeout == b.connectTimeout && a.keepaliveInterval == b.keepaliveInterval
-        && a.peerTimeout == b.peerTimeout && a.idleTimeout == b.idleTimeout && a.closeTimeout == b.closeTimeout;
+        && a.peerTimeout == b.peerTimeout && a.idleTimeout == b.idleTimeout && a.closeTimeout == b.closeTimeout
+        && a.plain == b.plain && a.conv == b.conv && d->fecData == other.d->fecData
+        && d->fecParity == other.d->fecParity && d->cipher == other.d->cipher && d->key == other.d->key;
 }
 
 QDebug operator<<(QDebug debug, const QKcpConfig &c)

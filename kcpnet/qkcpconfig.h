@@ -46,6 +46,12 @@ public:
     };
     Q_ENUM(Mode)
 
+    enum Protocol {
+        SessionProtocol, // kcpnet's session protocol: handshake, close, keepalive, checksum (both ends kcpnet)
+        PlainKcp,        // bare KCP segments, as ikcp and kcp-go speak them (see docs/INTEROP.md)
+    };
+    Q_ENUM(Protocol)
+
     QKcpConfig();
     explicit QKcpConfig(Preset preset);
     QKcpConfig(const QKcpConfig &other);
@@ -86,6 +92,24 @@ public:
     void setIdleTimeout(int ms);
     int connectTimeout() const;
     void setConnectTimeout(int ms);
+
+    // Protocol on the wire. PlainKcp talks to ikcp / kcp-go / kcptun peers: no handshake (connected() comes at
+    // once), no FIN (a close completes when everything sent is acknowledged), no keepalive (a silent peer is
+    // noticed only while data is unacknowledged, by dead link, or by the idle timeout).
+    Protocol protocol() const;
+    void setProtocol(Protocol protocol);
+    // PlainKcp client: the conversation id (0 = random, as kcp-go's Dial does). The server takes it from the client.
+    quint32 conversationId() const;
+    void setConversationId(quint32 conv);
+    // PlainKcp: kcp-go's Reed-Solomon FEC (dataShards/parityShards as kcp-go and kcptun name them; 0/0 = off).
+    int fecDataShards() const;
+    int fecParityShards() const;
+    void setFec(int dataShards, int parityShards);
+    // PlainKcp: kcp-go's packet encryption ("none", "null", "aes", "aes-128", "aes-192", "xor", ...) and its key
+    // (for kcptun's --key, derive it with kcptunKey()). Confidentiality without authentication: see docs/SECURITY.md.
+    QString kcpGoCipher() const;
+    QByteArray kcpGoKey() const;
+    void setKcpGoCipher(const QString &cipher, const QByteArray &key = QByteArray());
 
     bool operator==(const QKcpConfig &other) const;
     bool operator!=(const QKcpConfig &other) const { return !(*this == other); }

@@ -9,6 +9,10 @@ class QKcpConfigPrivate : public QSharedData
 {
 public:
     kcpnet::KcpSessionConfig session;
+    int fecData = 0;
+    int fecParity = 0;
+    QString cipher = QStringLiteral("none");
+    QByteArray key;
 
     static const kcpnet::KcpSessionConfig &get(const QKcpConfig &c) { return c.d->session; }
 };

@@ -88,6 +88,14 @@ void QKcpServerPrivate::readDatagrams()
 void QKcpServerPrivate::dispatch(const char *data, qsizetype size, const QHostAddress &from, quint16 port,
                                  qint64 now)
 {
+    if (config.protocol() == QKcpConfig::PlainKcp) {
+        auto it = plainByAddress.constFind(qkcpPeerKey(from, port));
+        if (it != plainByAddress.constEnd())
+            (*it)->processDatagram(data, size, now);
+        else
+            acceptPlain(data, size, from, port, now);
+        return;
+    }
     if (size >= 4) {
         const quint32 conv = kcpnet::kcpGetU32(reinterpret_cast<const std::uint8_t *>(data));
         if (conv != 0) {
@@ -151,6 +159,85 @@ void QKcpServerPrivate::accept(quint32 conv, std::uint64_t nonce, const QHostAdd
     q->incomingConnection(socket);
 }
 
+void QKcpServerPrivate::acceptPlain(const char *data, qsizetype size, const QHostAddress &from, quint16 port,
+                                    qint64 now)
+{
+    Q_Q(QKcpServer);
+    if (!listening || paused) {
+        ++stats.droppedNotAccepting;
+        return;
+    }
+    QString problem;
+    std::unique_ptr<kcpnet::KcpPacketTransform> transform = qkcpMakeTransform(config, &problem);
+    if (!problem.isEmpty()) {
+        ++stats.droppedMalformed;
+        return;
+    }
+    // Decode (cipher, FEC) and vet the datagram before anything is created: garbage never makes a session.
+    QList<QByteArray> decoded;
+    auto keep = [&decoded](const std::uint8_t *p, std::size_t n) {
+        decoded.append(QByteArray(reinterpret_cast<const char *>(p), static_cast<qsizetype>(n)));
+    };
+    const auto *bytes = reinterpret_cast<const std::uint8_t *>(data);
+    if (transform) {
+        if (!transform->incoming(bytes, static_cast<std::size_t>(size), qkcpNow32(now), keep)) {
+            ++stats.droppedChecksum;
+            return;
+        }
+    } else {
+        keep(bytes, static_cast<std::size_t>(size));
+    }
+    std::uint32_t conv = 0;
+    if (decoded.isEmpty()
+        || kcpnet::KcpEngine::inspect(reinterpret_cast<const std::uint8_t *>(decoded.front().constData()),
+                                      static_cast<std::size_t>(decoded.front().size()), &conv)
+            != kcpnet::KcpInputResult::Ok) {
+        ++stats.droppedMalformed;
+        return;
+    }
+    if (pending.size() >= maxPending) {
+        ++stats.refused;
+        emit q->acceptError(QAbstractSocket::SocketResourceError);
+        return;
+    }
+    createPlainSession(conv, from, port, std::move(transform), decoded);
+}
+
+QKcpSocketPrivate *QKcpServerPrivate::createPlainSession(quint32 conv, const QHostAddress &from, quint16 port,
+                                                         std::unique_ptr<kcpnet::KcpPacketTransform> transform,
+                                                         const QList<QByteArray> &decoded)
+{
+    Q_Q(QKcpServer);
+    auto *socket = new QKcpSocket(this, config, q);
+    QKcpSocketPrivate *sd = socket->d_func();
+    plainByAddress.insert(qkcpPeerKey(from, port), sd);
+    ++stats.accepted;
+    sd->initServerSidePlain(this, conv, from, port, std::move(transform), decoded);
+    q->incomingConnection(socket);
+    return sd;
+}
+
+void QKcpServerPrivate::replacePlain(QKcpSocketPrivate *old, quint32 conv, const QByteArray &decoded)
+{
+    if (!listening || paused)
+        return;
+    const QHostAddress from = old->peerAddress;
+    const quint16 port = old->peerPort;
+    ++stats.replaced;
+    old->session->fail(kcpnet::KcpCloseReason::PeerReset);
+    QKcpScheduler::instance()->markDirty(old); // its signals at the end of this turn
+    plainByAddress.remove(qkcpPeerKey(from, port));
+    QString problem;
+    createPlainSession(conv, from, port, qkcpMakeTransform(config, &problem), {decoded});
+}
+
+QList<QKcpSocketPrivate *> QKcpServerPrivate::allSessions() const
+{
+    QList<QKcpSocketPrivate *> list = byConv.values();
+    list.append(plainByAddress.values());
+    return list;
+}
+
 void QKcpServerPrivate::sendTo(const std::uint8_t *data, std::size_t size, const QHostAddress &to, quint16 port)
 {
     if (!udp)
@@ -162,6 +249,10 @@ void QKcpServerPrivate::sendTo(const std::uint8_t *data, std::size_t size, const
 
 void QKcpServerPrivate::sessionEnded(QKcpSocketPrivate *s)
 {
+    const QKcpPeerKey peer = qkcpPeerKey(s->peerAddress, s->peerPort);
+    auto p = plainByAddress.find(peer);
+    if (p != plainByAddress.end() && *p == s)
+        plainByAddress.erase(p);
     const quint32 conv = s->session ? s->session->conv() : 0;
     auto it = byConv.find(conv);
     if (it != byConv.end() && *it == s) {
@@ -176,7 +267,7 @@ void QKcpServerPrivate::sessionEnded(QKcpSocketPrivate *s)
 
 void QKcpServerPrivate::closeTransportIfDone()
 {
-    if (!listening && byConv.isEmpty() && udp) {
+    if (!listening && byConv.isEmpty() && plainByAddress.isEmpty() && udp) {
         udp->disconnect();
         udp->close();
         udp->deleteLater();
@@ -213,10 +304,11 @@ QKcpServer::~QKcpServer()
     Q_D(QKcpServer);
     d->listening = false;
     // Sessions still alive cannot wait for a graceful close: their peers are told with a RESET.
-    const auto sessions = d->byConv.values();
+    const auto sessions = d->allSessions();
     for (QKcpSocketPrivate *s : sessions)
         s->q_func()->abort();
     d->byConv.clear();
+    d->plainByAddress.clear();
     d->closeTransportIfDone();
 }
 
@@ -271,7 +363,7 @@ void QKcpServer::close()
     d->listening = false;
     d->responder.setAccepting(false);
     // Every session closes gracefully; the UDP socket stays open until the last one has finished.
-    const auto sessions = d->byConv.values();
+    const auto sessions = d->allSessions();
     for (QKcpSocketPrivate *s : sessions)
         s->q_func()->disconnectFromHost();
     d->closeTransportIfDone();
@@ -357,8 +449,9 @@ QList<QKcpSocket *> QKcpServer::sessions() const
 {
     Q_D(const QKcpServer);
     QList<QKcpSocket *> list;
-    list.reserve(d->byConv.size());
-    for (QKcpSocketPrivate *s : d->byConv)
+    const auto all = d->allSessions();
+    list.reserve(all.size());
+    for (QKcpSocketPrivate *s : all)
         list.append(s->q_func());
     return list;
 }
@@ -370,6 +463,8 @@ QKcpStatistics QKcpServer::statistics() const
     total.sessions = 0;
     for (QKcpSocketPrivate *s : d->byConv)
         total += s->q_func()->statistics();
+    for (QKcpSocketPrivate *s : d->plainByAddress)
+        total += s->q_func()->statistics();
     return total;
 }
 
@@ -377,7 +472,7 @@ QKcpServerStatistics QKcpServer::serverStatistics() const
 {
     Q_D(const QKcpServer);
     QKcpServerStatistics s = d->stats;
-    s.sessions = static_cast<quint32>(d->byConv.size());
+    s.sessions = static_cast<quint32>(d->byConv.size() + d->plainByAddress.size());
     quint32 pending = 0;
     for (const QPointer<QKcpSocket> &p : d->pending)
         pending += p ? 1 : 0;

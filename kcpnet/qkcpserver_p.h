@@ -7,6 +7,9 @@
 #include "qkcpserver.h"
 
 #include "kcphandshake.h"
+#include "kcppackettransform.h"
+
+#include <memory>
 
 #include <QtCore/qbytearray.h>
 #include <QtCore/qhash.h>
@@ -37,6 +40,14 @@ public:
     void readDatagrams();
     void dispatch(const char *data, qsizetype size, const QHostAddress &from, quint16 port, qint64 now);
     void accept(quint32 conv, std::uint64_t nonce, const QHostAddress &from, quint16 port, qint64 now);
+    // Plain KCP: a datagram from an address with no session (kcp-go's Listener: the first valid packet creates it).
+    void acceptPlain(const char *data, qsizetype size, const QHostAddress &from, quint16 port, qint64 now);
+    // Plain KCP: `old`'s peer started a new conversation (`decoded` is its first KCP datagram): replace the session.
+    void replacePlain(QKcpSocketPrivate *old, quint32 conv, const QByteArray &decoded);
+    QKcpSocketPrivate *createPlainSession(quint32 conv, const QHostAddress &from, quint16 port,
+                                          std::unique_ptr<kcpnet::KcpPacketTransform> transform,
+                                          const QList<QByteArray> &decoded);
+    QList<QKcpSocketPrivate *> allSessions() const;
     void sendTo(const std::uint8_t *data, std::size_t size, const QHostAddress &to, quint16 port);
     // A server-side socket reached Unconnected or is being destroyed.
     void sessionEnded(QKcpSocketPrivate *s);
@@ -51,6 +62,7 @@ public:
     kcpnet::KcpHandshakeResponder responder;
     QHash<quint32, QKcpSocketPrivate *> byConv;
     QHash<QKcpPeerKey, quint32> byAddress;
+    QHash<QKcpPeerKey, QKcpSocketPrivate *> plainByAddress; // plain KCP: sessions are identified by the peer
     QQueue<QPointer<QKcpSocket>> pending;
     QKcpServerStatistics stats;
     QHostAddress address;

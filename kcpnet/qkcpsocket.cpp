@@ -231,7 +231,21 @@ void QKcpSocketPrivate::startConnecting(const QHostAddress &address)
     startedAt = now;
     lastReceive = now;
     session = std::make_unique<KcpSession>(KcpSession::Role::Client, QKcpConfigPrivate::get(config), this);
+    if (config.protocol() == QKcpConfig::PlainKcp) {
+        QString problem;
+        std::unique_ptr<kcpnet::KcpPacketTransform> transform = qkcpMakeTransform(config, &problem);
+        if (!problem.isEmpty()) {
+            session.reset();
+            releaseTransport();
+            setState(QAbstractSocket::UnconnectedState);
+            setErrorAndEmit(QAbstractSocket::UnsupportedSocketOperationError, problem);
+            return;
+        }
+        session->setTransform(std::move(transform));
+    }
     session->connect(qkcpNow32(now));
+    if (config.protocol() == QKcpConfig::PlainKcp)
+        QKcpScheduler::instance()->markDirty(this); // connected() at the end of this turn, like a real connect
     reschedule(now);
 }
 
@@ -252,6 +266,41 @@ void QKcpSocketPrivate::initServerSide(QKcpServerPrivate *srv, quint32 conv, con
     session->acceptConfirmed(conv, qkcpNow32(now));
     attachTrace();
     reschedule(now);
+}
+
+void QKcpSocketPrivate::initServerSidePlain(QKcpServerPrivate *srv, quint32 conv, const QHostAddress &address,
+                                            quint16 port, std::unique_ptr<kcpnet::KcpPacketTransform> transform,
+                                            const QList<QByteArray> &decoded)
+{
+    Q_Q(QKcpSocket);
+    server = srv;
+    peerAddress = address;
+    peerPort = port;
+    peerName = address.toString();
+    q->QIODevice::open(QIODevice::ReadWrite | QIODevice::Unbuffered);
+    const qint64 now = qkcpNow();
+    startedAt = now;
+    lastReceive = now;
+    state = QAbstractSocket::ConnectedState;
+    session = std::make_unique<KcpSession>(KcpSession::Role::Server, QKcpConfigPrivate::get(config), this);
+    session->setTransform(std::move(transform));
+    session->acceptPlain(conv, qkcpNow32(now));
+    attachTrace();
+    for (const QByteArray &packet : decoded) {
+        ++datagramsIn;
+        wireIn += static_cast<quint64>(packet.size());
+        session->inputDecoded(reinterpret_cast<const std::uint8_t *>(packet.constData()),
+                              static_cast<std::size_t>(packet.size()), qkcpNow32(now));
+    }
+    QKcpScheduler::instance()->markDirty(this);
+    reschedule(now);
+}
+
+void QKcpSocketPrivate::sessionNewConversation(std::uint32_t conv, const std::uint8_t *data, std::size_t size)
+{
+    // kcp-go's rule: a new conv starting at sn 0 from our peer's address means the client restarted.
+    if (server)
+        server->replacePlain(this, conv, QByteArray(reinterpret_cast<const char *>(data), static_cast<qsizetype>(size)));
 }
 
 void QKcpSocketPrivate::releaseTransport()

@@ -23,6 +23,9 @@ class QKcpServerPrivate;
 
 // Sizes the kernel buffers of a UDP socket for the configured windows.
 void qkcpTuneUdpBuffers(QUdpSocket *udp, const kcpnet::KcpSessionConfig &config);
+// The kcp-go packet layers (FEC, cipher) a plain-KCP configuration asks for; nullptr when none.
+// Sets *error and returns nullptr when the configuration names something unsupported.
+std::unique_ptr<kcpnet::KcpPacketTransform> qkcpMakeTransform(const QKcpConfig &config, QString *error);
 
 class QKcpSocketPrivate : public kcpnet::KcpSessionHandler, public QKcpScheduled
 {
@@ -39,6 +42,10 @@ public:
     // Server side: the handshake was verified by the server; the session starts Connected.
     void initServerSide(QKcpServerPrivate *srv, quint32 conv, const QHostAddress &address, quint16 port,
                         std::uint64_t nonce);
+    // Server side, plain KCP: the first datagram(s) from a new peer, already decoded by `transform`.
+    void initServerSidePlain(QKcpServerPrivate *srv, quint32 conv, const QHostAddress &address, quint16 port,
+                             std::unique_ptr<kcpnet::KcpPacketTransform> transform,
+                             const QList<QByteArray> &decoded);
 
     // A datagram from the peer (client: its own socket; server side: routed by the server).
     void processDatagram(const char *data, qsizetype size, qint64 now);
@@ -75,6 +82,7 @@ public:
         evClosed = true;
         closeReason = reason;
     }
+    void sessionNewConversation(std::uint32_t conv, const std::uint8_t *data, std::size_t size) override;
 
     QKcpSocket *q_ptr;
     QKcpConfig config;

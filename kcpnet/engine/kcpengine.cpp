@@ -277,6 +277,40 @@ KcpInputResult KcpEngine::validate(const std::uint8_t *data, std::size_t size) c
     return KcpInputResult::Ok;
 }
 
+KcpInputResult KcpEngine::inspect(const std::uint8_t *data, std::size_t size, std::uint32_t *conv) noexcept
+{
+    if (!data || size < kKcpHeaderSize)
+        return KcpInputResult::TooShort;
+    const std::uint32_t first = kcpGetU32(data);
+    std::size_t offset = 0;
+    while (offset < size) {
+        const std::size_t remaining = size - offset;
+        if (remaining < kKcpHeaderSize)
+            return KcpInputResult::TooShort;
+        const KcpSegmentHeader h = decodeKcpHeader(data + offset);
+        if (h.conv != first)
+            return KcpInputResult::WrongConv;
+        if (h.len > remaining - kKcpHeaderSize)
+            return KcpInputResult::BadLength;
+        switch (static_cast<KcpCommand>(h.cmd)) {
+        case KcpCommand::Push:
+            break;
+        case KcpCommand::Ack:
+        case KcpCommand::WindowAsk:
+        case KcpCommand::WindowTell:
+            if (h.len != 0)
+                return KcpInputResult::BadLength;
+            break;
+        default:
+            return KcpInputResult::BadCommand;
+        }
+        offset += kKcpHeaderSize + h.len;
+    }
+    if (conv)
+        *conv = first;
+    return KcpInputResult::Ok;
+}
+
 KcpInputResult KcpEngine::input(const std::uint8_t *data, std::size_t size, std::uint32_t now)
 {
     // Validate the whole datagram first, so that a bad segment anywhere leaves the state untouched.

@@ -156,6 +156,9 @@ public:
 
     // Processes one received datagram (one or more segments). `now` is used for RTT samples.
     KcpInputResult input(const std::uint8_t *data, std::size_t size, std::uint32_t now);
+    // Checks that a datagram is well-formed KCP without any engine state (segment lengths, commands, one conv for
+    // all segments) and reports its conv. Used to vet the first datagram of a would-be session.
+    static KcpInputResult inspect(const std::uint8_t *data, std::size_t size, std::uint32_t *conv) noexcept;
     // Flushes if something is due at `now` (see check()).
     void update(std::uint32_t now);
     // The earliest time at which update() has something to do: `now` or later; now + kIdleDelay when idle.

@@ -85,7 +85,7 @@ void KcpSession::configureEngine(KcpEngine &engine, const KcpSessionConfig &c)
     engine.setNoDelay(c.noDelay, static_cast<int>(c.interval), c.fastResend, !c.congestionControl);
     engine.setMinRto(c.minRto);
     engine.setWindowSize(c.sendWindow, c.receiveWindow);
-    engine.setMtu(c.mtu - static_cast<std::uint32_t>(kSessionTrailerSize));
+    engine.setMtu(c.mtu - (c.plain ? 0u : static_cast<std::uint32_t>(kSessionTrailerSize)));
     engine.setDeadLink(c.deadLink);
     engine.setStreamMode(c.streamMode);
     engine.setAckNoDelay(c.ackNoDelay);
@@ -95,14 +95,35 @@ void KcpSession::configureEngine(KcpEngine &engine, const KcpSessionConfig &c)
 void KcpSession::createEngine(std::uint32_t conv)
 {
     m_conv = conv;
-    m_engine = std::make_unique<KcpEngine>(conv, [this](const std::uint8_t *data, std::size_t size) {
-        std::vector<std::uint8_t> &buf = scratch();
-        if (buf.size() < size + kSessionTrailerSize)
-            buf.resize(size + kSessionTrailerSize);
-        std::memcpy(buf.data(), data, size);
-        m_handler->sessionSend(buf.data(), sessionSeal(buf.data(), size));
-    });
+    if (m_config.plain) {
+        // Compatible mode: KCP segments as they are, through the transform (FEC, cipher) when there is one.
+        m_engine = std::make_unique<KcpEngine>(conv, [this](const std::uint8_t *data, std::size_t size) {
+            if (m_transform)
+                m_transform->outgoing(data, size, m_now, [this](const std::uint8_t *p, std::size_t n) {
+                    m_handler->sessionSend(p, n);
+                });
+            else
+                m_handler->sessionSend(data, size);
+        });
+    } else {
+        m_engine = std::make_unique<KcpEngine>(conv, [this](const std::uint8_t *data, std::size_t size) {
+            std::vector<std::uint8_t> &buf = scratch();
+            if (buf.size() < size + kSessionTrailerSize)
+                buf.resize(size + kSessionTrailerSize);
+            std::memcpy(buf.data(), data, size);
+            m_handler->sessionSend(buf.data(), sessionSeal(buf.data(), size));
+        });
+    }
     configureEngine(*m_engine, m_config);
+    if (m_transform)
+        m_engine->setMtu(m_engine->mtu() - static_cast<std::uint32_t>(m_transform->overhead()));
+}
+
+void KcpSession::setTransform(std::unique_ptr<KcpPacketTransform> transform)
+{
+    m_transform = std::move(transform);
+    if (m_engine && m_transform)
+        m_engine->setMtu(m_config.mtu - static_cast<std::uint32_t>(m_transform->overhead()));
 }
 
 void KcpSession::sendControl(const std::uint8_t *data, std::size_t size)
@@ -146,6 +167,21 @@ void KcpSession::connect(std::uint32_t now)
 {
     if (m_state != KcpSessionState::Unconnected || m_role != Role::Client)
         return;
+    m_now = now;
+    if (m_config.plain) {
+        // Nothing to negotiate: KCP has no handshake. The session is usable at once.
+        std::uint32_t conv = m_config.conv;
+        while (conv == 0)
+            conv = static_cast<std::uint32_t>(randomNonce());
+        createEngine(conv);
+        m_state = KcpSessionState::Connected;
+        m_startedAt = now;
+        m_lastReceive = now;
+        m_lastProgress = now;
+        m_lastActivity = now;
+        m_handler->sessionConnected();
+        return;
+    }
     m_state = KcpSessionState::Connecting;
     m_nonce = randomNonce();
     m_startedAt = now;
@@ -167,8 +203,68 @@ void KcpSession::acceptConfirmed(std::uint32_t conv, std::uint32_t now)
     sendBare(SessionPacketType::Confirmed);
 }
 
+void KcpSession::acceptPlain(std::uint32_t conv, std::uint32_t now)
+{
+    if (m_state != KcpSessionState::Unconnected || m_role != Role::Server || !m_config.plain)
+        return;
+    m_now = now;
+    createEngine(conv);
+    m_state = KcpSessionState::Connected;
+    m_startedAt = now;
+    m_lastReceive = now;
+    m_lastProgress = now;
+    m_lastActivity = now;
+}
+
+void KcpSession::inputKcp(const std::uint8_t *data, std::size_t size, std::uint32_t now)
+{
+    const std::uint64_t before = m_engine->counters().bytesReceived;
+    const KcpInputResult r = m_engine->input(data, size, now);
+    if (r != KcpInputResult::Ok) {
+        if (r == KcpInputResult::WrongConv) {
+            ++m_drops.wrongConv;
+            std::uint32_t conv = 0;
+            if (m_config.plain && m_role == Role::Server && KcpEngine::inspect(data, size, &conv) == KcpInputResult::Ok
+                && data[4] == static_cast<std::uint8_t>(KcpCommand::Push) && kcpGetU32(data + 12) == 0)
+                m_handler->sessionNewConversation(conv, data, size);
+        } else {
+            ++m_drops.malformed;
+        }
+        return;
+    }
+    m_lastReceive = now;
+    m_lastProgress = now;
+    m_confirmPending = false;
+    if (m_engine->counters().bytesReceived != before)
+        m_lastActivity = now;
+    if (m_engine->peekSize() >= 0)
+        m_handler->sessionReadable();
+}
+
+void KcpSession::inputDecoded(const std::uint8_t *data, std::size_t size, std::uint32_t now)
+{
+    m_now = now;
+    if (m_engine && (m_state == KcpSessionState::Connected || m_state == KcpSessionState::Closing))
+        inputKcp(data, size, now);
+}
+
 void KcpSession::input(const std::uint8_t *data, std::size_t size, std::uint32_t now)
 {
+    m_now = now;
+    if (m_config.plain) {
+        if (!m_engine || (m_state != KcpSessionState::Connected && m_state != KcpSessionState::Closing)) {
+            ++m_drops.unexpected;
+            return;
+        }
+        if (!m_transform) {
+            inputKcp(data, size, now);
+        } else if (!m_transform->incoming(data, size, now, [&](const std::uint8_t *p, std::size_t n) {
+                       inputKcp(p, n, now);
+                   })) {
+            ++m_drops.checksum; // the transform rejected it: wrong key, corrupted, malformed
+        }
+        return;
+    }
     const std::size_t n = sessionVerify(data, size);
     if (n == 0) {
         ++m_drops.checksum;
@@ -252,16 +348,7 @@ void KcpSession::input(const std::uint8_t *data, std::size_t size, std::uint32_t
         m_nextPing = now + m_keepalive;
 
     if (isKcpType(type)) {
-        const std::uint64_t before = m_engine->counters().bytesReceived;
-        if (m_engine->input(data, n, now) != KcpInputResult::Ok) {
-            ++m_drops.malformed;
-            return;
-        }
-        m_confirmPending = false;
-        if (m_engine->counters().bytesReceived != before)
-            m_lastActivity = now;
-        if (m_engine->peekSize() >= 0)
-            m_handler->sessionReadable();
+        inputKcp(data, n, now);
         return;
     }
     handleControl(data, n, now);
@@ -350,10 +437,60 @@ void KcpSession::afterEngineWork(std::uint32_t now)
     }
 }
 
+void KcpSession::updatePlain(std::uint32_t now)
+{
+    if (m_waitStarts) {
+        m_waitStarts = false;
+        m_lastProgress = now;
+    }
+    // A silent peer shows only while we wait for it: data sent and not acknowledged.
+    if (m_config.peerTimeout && m_engine->waitSnd() > 0 && reached(now, m_lastProgress + m_config.peerTimeout)) {
+        finish(KcpCloseReason::PeerTimeout);
+        return;
+    }
+    m_engine->update(now);
+    afterEngineWork(now);
+    if (m_engine->isDeadLink()) {
+        finish(KcpCloseReason::DeadLink);
+        return;
+    }
+    if (m_state == KcpSessionState::Connected && m_config.idleTimeout
+        && reached(now, m_lastActivity + m_config.idleTimeout)) {
+        m_reason = KcpCloseReason::IdleTimeout;
+        m_state = KcpSessionState::Closing;
+    }
+    // Plain KCP has no FIN: the close is complete once everything sent is acknowledged.
+    if (m_state == KcpSessionState::Closing && m_engine->waitSnd() == 0)
+        finish(KcpCloseReason::LocalClose);
+}
+
+std::uint32_t KcpSession::checkPlain(std::uint32_t now) const noexcept
+{
+    std::uint32_t t = m_engine->check(now);
+    auto consider = [&](std::uint32_t when) {
+        if (kcpDiff(when, now) < 0)
+            when = now;
+        if (kcpDiff(when, t) < 0)
+            t = when;
+    };
+    if (m_config.peerTimeout && m_engine->waitSnd() > 0)
+        consider((m_waitStarts ? now : m_lastProgress) + m_config.peerTimeout);
+    if (m_state == KcpSessionState::Connected && m_config.idleTimeout)
+        consider(m_lastActivity + m_config.idleTimeout);
+    if (m_state == KcpSessionState::Closing && m_engine->waitSnd() == 0)
+        consider(now);
+    return t;
+}
+
 void KcpSession::update(std::uint32_t now)
 {
     if (m_state == KcpSessionState::Unconnected || m_state == KcpSessionState::Closed)
         return;
+    m_now = now;
+    if (m_config.plain) {
+        updatePlain(now);
+        return;
+    }
 
     if (m_state == KcpSessionState::Connecting) {
         if (reached(now, m_startedAt + m_config.connectTimeout)) {
@@ -427,6 +564,8 @@ std::uint32_t KcpSession::check(std::uint32_t now) const noexcept
         consider(m_startedAt + m_config.connectTimeout);
         return t;
     }
+    if (m_config.plain)
+        return checkPlain(now);
     consider(m_engine->check(now));
     if (m_config.peerTimeout)
         consider(m_lastReceive + m_config.peerTimeout);
@@ -452,6 +591,8 @@ int KcpSession::send(const std::uint8_t *data, int size)
 {
     if (m_state != KcpSessionState::Connected)
         return -4;
+    if (m_engine->waitSnd() == 0)
+        m_waitStarts = true; // from the next update on we wait for the peer (plain mode's liveness)
     return m_engine->send(data, size);
 }
 
@@ -464,7 +605,6 @@ void KcpSession::close(std::uint32_t now)
         break;
     case KcpSessionState::Connected:
         m_state = KcpSessionState::Closing;
-        m_closeRequested = true;
         update(now);
         break;
     case KcpSessionState::Closing:
@@ -475,7 +615,7 @@ void KcpSession::close(std::uint32_t now)
 
 void KcpSession::abort(std::uint32_t)
 {
-    if (m_state == KcpSessionState::Connected || m_state == KcpSessionState::Closing) {
+    if (!m_config.plain && (m_state == KcpSessionState::Connected || m_state == KcpSessionState::Closing)) {
         std::uint8_t buf[kSessionMaxControlSize];
         const std::size_t size = encodeReset(m_conv, SessionResetReason::Abort, buf);
         sendControl(buf, size);

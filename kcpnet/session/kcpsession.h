@@ -8,6 +8,7 @@
 #pragma once
 
 #include "kcpengine.h"
+#include "kcppackettransform.h"
 #include "kcpsessionpacket.h"
 
 #include <cstdint>
@@ -37,6 +38,13 @@ struct KcpSessionConfig {
     std::uint32_t peerTimeout = 10000;      // silence after which the peer is declared dead
     std::uint32_t idleTimeout = 0;          // no application data either way for this long: close
     std::uint32_t closeTimeout = 3000;      // how long FIN is retransmitted waiting for FIN_ACK
+
+    // Plain KCP (compatible mode): no session protocol on the wire, only KCP segments (through the optional packet
+    // transform), as ikcp and kcp-go speak it. No handshake (the client is connected at once), no FIN (a close
+    // waits until everything sent is acknowledged), no keepalive: a silent peer is noticed only while data is
+    // unacknowledged (peerTimeout), through dead link, or through idleTimeout.
+    bool plain = false;
+    std::uint32_t conv = 0; // plain-mode client conversation id; 0 = random
 };
 
 enum class KcpSessionState : std::uint8_t {
@@ -84,6 +92,14 @@ public:
     virtual void sessionBytesSent(std::uint64_t bytes) { (void)bytes; }
     // The session reached Closed. Data already received stays readable.
     virtual void sessionClosed(KcpCloseReason reason) { (void)reason; }
+    // Plain mode: a well-formed KCP datagram with another conv whose first segment is PUSH sn 0 came from our peer
+    // (kcp-go's rule for "the client restarted"). `data` is the decoded KCP datagram. Default: dropped.
+    virtual void sessionNewConversation(std::uint32_t conv, const std::uint8_t *data, std::size_t size)
+    {
+        (void)conv;
+        (void)data;
+        (void)size;
+    }
 };
 
 class KcpSession
@@ -100,6 +116,13 @@ public:
     void connect(std::uint32_t now);
     // Server: the handshake was verified (see KcpHandshakeResponder); the session exists from now on.
     void acceptConfirmed(std::uint32_t conv, std::uint32_t now);
+    // Server, plain mode: a well-formed KCP datagram for `conv` arrived from a new peer.
+    void acceptPlain(std::uint32_t conv, std::uint32_t now);
+    // Plain mode: feeds KCP datagrams already decoded by the transform (server: the datagram that created us).
+    void inputDecoded(const std::uint8_t *data, std::size_t size, std::uint32_t now);
+    // Installs a packet transform (before connect()/accept*()); the session owns it.
+    void setTransform(std::unique_ptr<KcpPacketTransform> transform);
+    KcpPacketTransform *transform() const noexcept { return m_transform.get(); }
 
     // A datagram from the peer, trailer included (verified here).
     void input(const std::uint8_t *data, std::size_t size, std::uint32_t now);
@@ -146,11 +169,15 @@ private:
     void afterEngineWork(std::uint32_t now);
     void finish(KcpCloseReason reason);
     void handleControl(const std::uint8_t *p, std::size_t n, std::uint32_t now);
+    void inputKcp(const std::uint8_t *data, std::size_t size, std::uint32_t now);
+    void updatePlain(std::uint32_t now);
+    std::uint32_t checkPlain(std::uint32_t now) const noexcept;
     std::uint32_t retryInterval() const noexcept;
 
     KcpSessionConfig m_config;
     KcpSessionHandler *m_handler;
     std::unique_ptr<KcpEngine> m_engine;
+    std::unique_ptr<KcpPacketTransform> m_transform;
     KcpSessionDrops m_drops;
     std::uint64_t m_nonce = 0;
     std::uint64_t m_cookie = 0;
@@ -168,6 +195,8 @@ private:
     std::uint32_t m_keepalive = 0;
     std::uint32_t m_handshakeRtt = 0;
     std::uint32_t m_pingRtt = 0;
+    std::uint32_t m_now = 0;          // last time passed in (for the transform on output)
+    std::uint32_t m_lastProgress = 0; // plain mode: last receive, or when we started waiting for an answer
     KcpSessionState m_state = KcpSessionState::Unconnected;
     KcpCloseReason m_reason = KcpCloseReason::None;
     SessionRejectReason m_rejectReason {};
@@ -175,7 +204,7 @@ private:
     bool m_confirmPending = false;
     bool m_finSent = false;
     bool m_helloRetransmitted = false;
-    bool m_closeRequested = false;
+    bool m_waitStarts = false; // plain mode: send() on an idle engine; the wait for the peer starts at update()
 };
 
 } // namespace kcpnet
