@@ -236,7 +236,12 @@ std::uint32_t KcpEngine::waitSnd() const noexcept
 // ---------------------------------------------------------------------------------------------------------------
 // Input
 
-KcpInputResult KcpEngine::validate(const std::uint8_t *data, std::size_t size) const noexcept
+namespace {
+
+// Walks the segments of a datagram checking what needs no engine state (every conv equal to `conv`, lengths
+// within the datagram, known commands, no payload on control segments); `extra` adds per-segment checks.
+template <typename Extra>
+KcpInputResult walkSegments(const std::uint8_t *data, std::size_t size, std::uint32_t conv, Extra &&extra) noexcept
 {
     if (!data || size < kKcpHeaderSize)
         return KcpInputResult::TooShort;
@@ -246,21 +251,14 @@ KcpInputResult KcpEngine::validate(const std::uint8_t *data, std::size_t size) c
         if (remaining < kKcpHeaderSize)
             return KcpInputResult::TooShort;
         const KcpSegmentHeader h = decodeKcpHeader(data + offset);
-        if (h.conv != m_conv)
+        if (h.conv != conv)
             return KcpInputResult::WrongConv;
         if (h.len > remaining - kKcpHeaderSize)
             return KcpInputResult::BadLength;
         switch (static_cast<KcpCommand>(h.cmd)) {
         case KcpCommand::Push:
-            if (!m_stream && h.frg >= m_rcvWnd)
-                return KcpInputResult::BadFragment;
             break;
         case KcpCommand::Ack:
-            if (h.len != 0)
-                return KcpInputResult::BadLength;
-            if (kcpDiff(h.sn, m_sndNxt) >= 0)
-                return KcpInputResult::BadAck;
-            break;
         case KcpCommand::WindowAsk:
         case KcpCommand::WindowTell:
             if (h.len != 0)
@@ -269,46 +267,39 @@ KcpInputResult KcpEngine::validate(const std::uint8_t *data, std::size_t size) c
         default:
             return KcpInputResult::BadCommand;
         }
-        // una is the peer's next expected sn: it can never pass what we have sent.
-        if (kcpDiff(h.una, m_sndNxt) > 0)
-            return KcpInputResult::BadAck;
+        const KcpInputResult r = extra(h);
+        if (r != KcpInputResult::Ok)
+            return r;
         offset += kKcpHeaderSize + h.len;
     }
     return KcpInputResult::Ok;
 }
 
+} // namespace
+
+KcpInputResult KcpEngine::validate(const std::uint8_t *data, std::size_t size) const noexcept
+{
+    return walkSegments(data, size, m_conv, [this](const KcpSegmentHeader &h) {
+        if (h.cmd == static_cast<std::uint8_t>(KcpCommand::Push) && !m_stream && h.frg >= m_rcvWnd)
+            return KcpInputResult::BadFragment;
+        if (h.cmd == static_cast<std::uint8_t>(KcpCommand::Ack) && kcpDiff(h.sn, m_sndNxt) >= 0)
+            return KcpInputResult::BadAck;
+        // una is the peer's next expected sn: it can never pass what we have sent.
+        if (kcpDiff(h.una, m_sndNxt) > 0)
+            return KcpInputResult::BadAck;
+        return KcpInputResult::Ok;
+    });
+}
+
 KcpInputResult KcpEngine::inspect(const std::uint8_t *data, std::size_t size, std::uint32_t *conv) noexcept
 {
-    if (!data || size < kKcpHeaderSize)
-        return KcpInputResult::TooShort;
-    const std::uint32_t first = kcpGetU32(data);
-    std::size_t offset = 0;
-    while (offset < size) {
-        const std::size_t remaining = size - offset;
-        if (remaining < kKcpHeaderSize)
-            return KcpInputResult::TooShort;
-        const KcpSegmentHeader h = decodeKcpHeader(data + offset);
-        if (h.conv != first)
-            return KcpInputResult::WrongConv;
-        if (h.len > remaining - kKcpHeaderSize)
-            return KcpInputResult::BadLength;
-        switch (static_cast<KcpCommand>(h.cmd)) {
-        case KcpCommand::Push:
-            break;
-        case KcpCommand::Ack:
-        case KcpCommand::WindowAsk:
-        case KcpCommand::WindowTell:
-            if (h.len != 0)
-                return KcpInputResult::BadLength;
-            break;
-        default:
-            return KcpInputResult::BadCommand;
-        }
-        offset += kKcpHeaderSize + h.len;
-    }
-    if (conv)
+    const std::uint32_t first = kcpConvOf(data, size);
+    const KcpInputResult r = walkSegments(data, size, first, [](const KcpSegmentHeader &) {
+        return KcpInputResult::Ok;
+    });
+    if (r == KcpInputResult::Ok && conv)
         *conv = first;
-    return KcpInputResult::Ok;
+    return r;
 }
 
 KcpInputResult KcpEngine::input(const std::uint8_t *data, std::size_t size, std::uint32_t now)
