@@ -163,6 +163,11 @@ KcpHandshakeResponder::Outcome KcpHandshakeResponder::handle(const std::uint8_t 
         return out;
     }
     if (isKcpType(type) || type == static_cast<std::uint8_t>(SessionPacketType::Ping)) {
+        const bool wellFormed = isKcpType(type) ? n >= kKcpHeaderSize : n == kSessionPingSize - kSessionTrailerSize;
+        if (!wellFormed) { // too short to be what it claims: never answered (a RESET would be larger)
+            ++m_counters.malformed;
+            return out;
+        }
         ++m_counters.unknownConv;
         if (allowReset(now)) {
             out.replySize = encodeReset(conv, SessionResetReason::UnknownConv, out.reply);

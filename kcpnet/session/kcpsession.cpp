@@ -234,7 +234,9 @@ void KcpSession::inputKcp(const std::uint8_t *data, std::size_t size, std::uint3
     }
     m_lastReceive = now;
     m_lastProgress = now;
-    m_confirmPending = false;
+    markConfirmed(now);
+    if (m_state == KcpSessionState::Closing && m_finSent)
+        m_finSentAt = now; // the peer is still sending (a simultaneous close): keep our close alive
     if (m_engine->counters().bytesReceived != before)
         m_lastActivity = now;
     if (m_engine->peekSize() >= 0)
@@ -343,6 +345,10 @@ void KcpSession::input(const std::uint8_t *data, std::size_t size, std::uint32_t
         return;
     }
 
+    if (isStaleUnknownConvReset(data, n, now)) {
+        ++m_drops.unexpected; // not a sign of life either: the server does not know us (yet)
+        return;
+    }
     m_lastReceive = now;
     if (m_keepalive)
         m_nextPing = now + m_keepalive;
@@ -352,6 +358,24 @@ void KcpSession::input(const std::uint8_t *data, std::size_t size, std::uint32_t
         return;
     }
     handleControl(data, n, now);
+}
+
+void KcpSession::markConfirmed(std::uint32_t now)
+{
+    if (m_confirmPending)
+        m_confirmedAt = now;
+    m_confirmPending = false;
+}
+
+bool KcpSession::isStaleUnknownConvReset(const std::uint8_t *p, std::size_t n, std::uint32_t now) const
+{
+    // Data that overtook our CONFIRM makes the server answer "unknown conv". Such a RESET may arrive while the
+    // CONFIRM is in flight or, reordered, shortly after the session was confirmed: neither is fatal.
+    SessionResetReason reason;
+    if (m_role != Role::Client || p[4] != static_cast<std::uint8_t>(SessionPacketType::Reset)
+        || !decodeReset(p, n, reason) || reason != SessionResetReason::UnknownConv)
+        return false;
+    return m_confirmPending || kcpDiff(now, m_confirmedAt + retryInterval()) < 0;
 }
 
 void KcpSession::handleControl(const std::uint8_t *p, std::size_t n, std::uint32_t now)
@@ -368,7 +392,7 @@ void KcpSession::handleControl(const std::uint8_t *p, std::size_t n, std::uint32
         break;
     }
     case SessionPacketType::Confirmed:
-        m_confirmPending = false;
+        markConfirmed(now);
         break;
     case SessionPacketType::Ping: {
         std::uint32_t clock;
@@ -386,7 +410,7 @@ void KcpSession::handleControl(const std::uint8_t *p, std::size_t n, std::uint32
             ++m_drops.malformed;
             break;
         }
-        m_confirmPending = false;
+        markConfirmed(now);
         if (kcpDiff(now, clock) >= 0)
             m_pingRtt = now - clock;
         break;
@@ -396,7 +420,9 @@ void KcpSession::handleControl(const std::uint8_t *p, std::size_t n, std::uint32
             ++m_drops.malformed;
             break;
         }
-        m_confirmPending = false;
+        markConfirmed(now);
+        if (m_state == KcpSessionState::Closing && !m_finSent)
+            break; // both closing, ours still delivering: our own FIN (sent once all is acknowledged) answers theirs
         sendBare(SessionPacketType::FinAck);
         finish(m_state == KcpSessionState::Closing ? KcpCloseReason::LocalClose : KcpCloseReason::PeerClosed);
         break;
@@ -412,12 +438,7 @@ void KcpSession::handleControl(const std::uint8_t *p, std::size_t n, std::uint32
             ++m_drops.malformed;
             break;
         }
-        // While our CONFIRM is in flight, data overtaking it makes the server answer "unknown conv": not fatal.
-        if (m_confirmPending && reason == SessionResetReason::UnknownConv) {
-            ++m_drops.unexpected;
-            break;
-        }
-        finish(KcpCloseReason::PeerReset);
+        finish(KcpCloseReason::PeerReset); // (stale "unknown conv" RESETs were filtered in input())
         break;
     }
     default:
@@ -536,14 +557,14 @@ void KcpSession::update(std::uint32_t now)
                 sendBare(SessionPacketType::Fin);
                 m_finSent = true;
                 m_finSentAt = now;
-                m_nextRetry = now + retryInterval();
+                m_nextFinRetry = now + retryInterval();
             }
         } else if (reached(now, m_finSentAt + m_config.closeTimeout)) {
             // Everything we wrote was acknowledged before FIN went out: the close succeeded even unanswered.
             finish(KcpCloseReason::LocalClose);
-        } else if (reached(now, m_nextRetry)) {
+        } else if (reached(now, m_nextFinRetry)) {
             sendBare(SessionPacketType::Fin);
-            m_nextRetry = now + retryInterval();
+            m_nextFinRetry = now + retryInterval();
         }
     }
 }
@@ -580,7 +601,7 @@ std::uint32_t KcpSession::check(std::uint32_t now) const noexcept
             if (m_engine->waitSnd() == 0)
                 consider(now);
         } else {
-            consider(m_nextRetry);
+            consider(m_nextFinRetry);
             consider(m_finSentAt + m_config.closeTimeout);
         }
     }

@@ -169,6 +169,8 @@ private:
     void afterEngineWork(std::uint32_t now);
     void finish(KcpCloseReason reason);
     void handleControl(const std::uint8_t *p, std::size_t n, std::uint32_t now);
+    void markConfirmed(std::uint32_t now);
+    bool isStaleUnknownConvReset(const std::uint8_t *p, std::size_t n, std::uint32_t now) const;
     void inputKcp(const std::uint8_t *data, std::size_t size, std::uint32_t now);
     void updatePlain(std::uint32_t now);
     std::uint32_t checkPlain(std::uint32_t now) const noexcept;
@@ -186,7 +188,9 @@ private:
     std::uint32_t m_cookieIssued = 0;
     std::uint32_t m_conv = 0;
     std::uint32_t m_startedAt = 0;     // connect() / acceptConfirmed()
-    std::uint32_t m_nextRetry = 0;     // next HELLO / CONFIRM / FIN retransmission
+    std::uint32_t m_nextRetry = 0;     // next HELLO / CONFIRM retransmission
+    std::uint32_t m_nextFinRetry = 0;  // next FIN retransmission
+    std::uint32_t m_confirmedAt = 0;   // client: when the server first showed it has our session
     std::uint32_t m_retryStep = 0;
     std::uint32_t m_finSentAt = 0;
     std::uint32_t m_lastReceive = 0;

@@ -58,7 +58,7 @@ struct SessionAccept {
     std::uint8_t version = kSessionVersion;
     std::uint8_t flags = 0;
     std::uint64_t nonce = 0;
-    std::uint32_t issued = 0; // server clock (seconds) when the cookie was made
+    std::uint32_t issued = 0; // server clock (ms, wrapping) when the cookie was made
     std::uint64_t cookie = 0;
     std::uint32_t peerTimeoutMs = 0; // the server declares a client dead after this much silence
     std::uint32_t keepaliveMs = 0;   // the server's keepalive interval

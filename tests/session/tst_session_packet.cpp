@@ -40,12 +40,6 @@ Bytes withTrailer(Bytes body)
     return body;
 }
 
-void appendLe(Bytes &out, std::uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; ++i)
-        out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
 template <typename F>
 Bytes encodeWith(F f)
 {
