@@ -17,6 +17,12 @@
 #include <algorithm>
 #include <cstring>
 
+#ifdef Q_OS_LINUX
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
+
 using kcpnet::KcpCloseReason;
 using kcpnet::KcpSession;
 using kcpnet::KcpSessionState;
@@ -97,6 +103,57 @@ namespace {
 void applySocketOption(QUdpSocket *udp, int option, const QVariant &value)
 {
     udp->setSocketOption(static_cast<QAbstractSocket::SocketOption>(option), value);
+}
+
+// ICMP "port unreachable" on a connected UDP socket. Qt peeks for datagrams before our readyRead slot runs, which
+// consumes the socket's pending error, so the error would be lost. With IP_RECVERR the kernel also queues it on
+// the socket's error queue, which we read here. (Linux; elsewhere a refused connect ends by its timeout.)
+void enableErrorQueue(QUdpSocket *udp, QAbstractSocket::NetworkLayerProtocol protocol)
+{
+#ifdef Q_OS_LINUX
+    const int fd = static_cast<int>(udp->socketDescriptor());
+    const int on = 1;
+    if (protocol == QAbstractSocket::IPv6Protocol)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
+    setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on); // also for v4-mapped traffic on a v6 socket
+#else
+    Q_UNUSED(udp);
+    Q_UNUSED(protocol);
+#endif
+}
+
+// True when the error queue holds an ICMP "port unreachable" (drains the queue, bounded).
+bool takePortUnreachable(QUdpSocket *udp)
+{
+#ifdef Q_OS_LINUX
+    const int fd = static_cast<int>(udp->socketDescriptor());
+    bool refused = false;
+    for (int i = 0; i < 16; ++i) {
+        char data[64];
+        char control[512];
+        iovec iov {data, sizeof data};
+        msghdr msg {};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+            break;
+        for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR)
+                || (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+                sock_extended_err err;
+                std::memcpy(&err, CMSG_DATA(c), sizeof err);
+                if (err.ee_errno == ECONNREFUSED)
+                    refused = true;
+            }
+        }
+    }
+    return refused;
+#else
+    Q_UNUSED(udp);
+    return false;
+#endif
 }
 
 } // namespace
@@ -223,9 +280,10 @@ void QKcpSocketPrivate::startConnecting(const QHostAddress &address)
     qkcpTuneUdpBuffers(udp, QKcpConfigPrivate::get(config));
     for (auto it = socketOptions.cbegin(); it != socketOptions.cend(); ++it)
         applySocketOption(udp, it.key(), it.value());
-    // A connected UDP socket: the kernel filters other senders and reports ICMP "port unreachable" as
-    // ConnectionRefusedError, so connecting to a port nobody listens on fails at once, as with TCP.
+    // A connected UDP socket: the kernel filters other senders and reports ICMP "port unreachable", so
+    // connecting to a port nobody listens on fails at once with ConnectionRefusedError, as with TCP.
     udp->connectToHost(address, peerPort);
+    enableErrorQueue(udp, address.protocol());
 
     const qint64 now = qkcpNow();
     startedAt = now;
@@ -335,6 +393,17 @@ void QKcpSocketPrivate::readUdp()
     if (!udp)
         return;
     const qint64 now = qkcpNow();
+    if (!udp->hasPendingDatagrams() && takePortUnreachable(udp)) {
+        // Only fatal during the handshake (or in plain mode, where nothing else tells us); later a stray
+        // ICMP message must not end a session that the peer keeps answering.
+        if (session && (session->state() == KcpSessionState::Connecting
+                        || (config.protocol() == QKcpConfig::PlainKcp && session->engine()
+                            && session->engine()->counters().datagramsReceived == 0))) {
+            session->fail(KcpCloseReason::Refused);
+            run(now);
+            return;
+        }
+    }
     char buffer[kMaxDatagram];
     for (int i = 0; i < kReadBatch && udp && udp->hasPendingDatagrams(); ++i) {
         const qint64 n = udp->readDatagram(buffer, sizeof buffer);
@@ -349,15 +418,9 @@ void QKcpSocketPrivate::udpError()
 {
     if (!udp || !session)
         return;
-    const QAbstractSocket::SocketError e = udp->error();
-    if (e == QAbstractSocket::ConnectionRefusedError) {
-        // ICMP port unreachable. Only fatal while the handshake is under way; later it is a stray ICMP.
-        if (session->state() == KcpSessionState::Connecting)
-            session->fail(KcpCloseReason::Refused);
-        run(qkcpNow());
-    } else {
-        qCDebug(lcKcpSocket) << "UDP error:" << udp->errorString();
-    }
+    // Datagram sockets report transient conditions here ("no datagram available" after an ICMP error was
+    // consumed, a full send buffer): readUdp() and the session's timers decide what is fatal.
+    qCDebug(lcKcpSocket) << "UDP error:" << udp->error() << udp->errorString();
 }
 
 void QKcpSocketPrivate::processDatagram(const char *data, qsizetype size, qint64 now)
@@ -514,11 +577,15 @@ void QKcpSocketPrivate::dispatchEvents()
                 return;
         }
         const qint64 before = availableBytes();
+        const qsizetype messagesBefore = messages.size();
         drainReadable();
         {
-            const bool fresh = evReadable || availableBytes() > before;
+            // An empty message is a message: in message mode count messages, not bytes.
+            const bool stream = config.mode() == QKcpConfig::StreamMode;
+            const bool fresh = evReadable || availableBytes() > before || messages.size() > messagesBefore;
+            const bool readable = stream ? availableBytes() > 0 : !messages.isEmpty();
             evReadable = false;
-            if (fresh && availableBytes() > 0 && !emittingReadyRead) {
+            if (fresh && readable && !emittingReadyRead) {
                 any = true;
                 emittingReadyRead = true;
                 emit q->readyRead();
