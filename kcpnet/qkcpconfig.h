@@ -110,6 +110,9 @@ public:
     QString kcpGoCipher() const;
     QByteArray kcpGoKey() const;
     void setKcpGoCipher(const QString &cipher, const QByteArray &key = QByteArray());
+    // kcptun's key derivation from its --key passphrase: PBKDF2-SHA1, salt "kcp-go", 4096 rounds, 32 bytes.
+    // (aes-128 / aes-192 use the first 16 / 24 bytes, as kcptun does.) Empty if this build lacks OpenSSL.
+    static QByteArray kcptunKey(const QString &passphrase);
 
     bool operator==(const QKcpConfig &other) const;
     bool operator!=(const QKcpConfig &other) const { return !(*this == other); }

@@ -624,7 +624,17 @@ void QKcpSocketPrivate::dispatchEvents()
                     return;
             }
             if (e != QAbstractSocket::UnknownSocketError) {
-                setErrorAndEmit(e, closeReasonText(reason, session->rejectReason()));
+                QString text = closeReasonText(reason, session->rejectReason());
+                const bool silent = session->engine() && session->engine()->counters().datagramsReceived == 0;
+                if (config.protocol() == QKcpConfig::PlainKcp && silent
+                    && (reason == KcpCloseReason::PeerTimeout || reason == KcpCloseReason::DeadLink)) {
+                    // Plain KCP has no handshake to tell what went wrong: say what we know.
+                    text = session->drops().checksum > 0
+                        ? QKcpSocket::tr("The peer's datagrams cannot be decoded: wrong key, cipher or FEC settings")
+                        : QKcpSocket::tr("The peer never answered (plain KCP: check the address, the cipher and key, "
+                                         "and the FEC settings)");
+                }
+                setErrorAndEmit(e, text);
                 if (!alive())
                     return;
             }
@@ -1074,6 +1084,11 @@ QKcpStatistics QKcpSocket::statistics() const
     s.handshakeRtt = session.handshakeRtt();
     s.keepAliveRtt = session.keepaliveRtt();
     s.keepAlivesSent = session.pingsSent();
+    if (const kcpnet::KcpPacketTransform *t = session.transform()) {
+        const kcpnet::KcpPacketTransform::Counters c = t->counters();
+        s.fecRecovered = c.recovered;
+        s.fecParitySent = c.parity;
+    }
     if (const kcpnet::KcpEngine *engine = session.engine()) {
         const kcpnet::KcpEngineStats e = engine->stats();
         s.srtt = e.srtt;

@@ -48,6 +48,8 @@ QKcpStatistics &QKcpStatistics::operator+=(const QKcpStatistics &o)
     keepAliveRtt += o.keepAliveRtt;
     keepAlivesSent += o.keepAlivesSent;
     sessions += o.sessions;
+    fecRecovered += o.fecRecovered;
+    fecParitySent += o.fecParitySent;
     return *this;
 }
 

@@ -51,6 +51,8 @@ class Q_KCPNET_EXPORT QKcpStatistics
     Q_PROPERTY(quint32 keepAliveRtt MEMBER keepAliveRtt)
     Q_PROPERTY(quint64 keepAlivesSent MEMBER keepAlivesSent)
     Q_PROPERTY(quint32 sessions MEMBER sessions)
+    Q_PROPERTY(quint64 fecRecovered MEMBER fecRecovered)
+    Q_PROPERTY(quint64 fecParitySent MEMBER fecParitySent)
 
 public:
     quint32 conversation = 0;   // the KCP conv id (0 for server totals)
@@ -91,6 +93,9 @@ public:
     quint32 keepAliveRtt = 0;       // last PING -> PONG
     quint64 keepAlivesSent = 0;
     quint32 sessions = 1;           // sessions summed into this snapshot
+    // Plain-KCP packet layers (kcp-go FEC / cipher); undecodable datagrams count in droppedChecksum
+    quint64 fecRecovered = 0;       // datagrams rebuilt by FEC: losses repaired without a retransmission
+    quint64 fecParitySent = 0;
 
     // Share of data segments that were retransmissions, 0..1.
     Q_INVOKABLE double retransmitRatio() const;

@@ -20,9 +20,17 @@ public:
     virtual ~KcpPacketTransform() = default;
     // Bytes added to every KCP datagram at most (the engine's MTU is the datagram size minus this).
     virtual std::size_t overhead() const = 0;
-    virtual void outgoing(const std::uint8_t *data, std::size_t size, std::uint32_t now, const Sink &emit) = 0;
+    virtual void outgoing(const std::uint8_t *data, std::size_t size, std::uint32_t now, const Sink &sink) = 0;
     // Returns false when the datagram was dropped as invalid (wrong key, corrupted, malformed).
-    virtual bool incoming(const std::uint8_t *data, std::size_t size, std::uint32_t now, const Sink &emit) = 0;
+    virtual bool incoming(const std::uint8_t *data, std::size_t size, std::uint32_t now, const Sink &sink) = 0;
+
+    // Counters for statistics.
+    struct Counters {
+        std::uint64_t recovered = 0;  // KCP datagrams rebuilt by FEC (losses repaired without retransmission)
+        std::uint64_t parity = 0;     // FEC parity datagrams sent
+        std::uint64_t rejected = 0;   // incoming datagrams dropped as undecodable (wrong key, corruption)
+    };
+    virtual Counters counters() const { return {}; }
 };
 
 } // namespace kcpnet
