@@ -13,7 +13,7 @@ qint64 qkcpNow()
         t.start();
         return t;
     }();
-    return clock.elapsed();
+    return clock.elapsed() + 1; // never 0: 0 means "not set" for the times sockets keep
 }
 
 QKcpScheduled::~QKcpScheduled() = default;

@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <vector>
 
-// The monotonic clock every kcpnet socket uses (ms since the first call in this process).
+// The monotonic clock every kcpnet socket uses (ms since the first call in this process, starting at 1).
 qint64 qkcpNow();
 inline std::uint32_t qkcpNow32(qint64 now) { return static_cast<std::uint32_t>(now); }
 

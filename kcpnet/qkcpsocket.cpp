@@ -223,7 +223,29 @@ void QKcpSocketPrivate::startLookup(const QString &hostName)
         lookupFinished(info);
         return;
     }
-    lookupId = QHostInfo::lookupHost(hostName, q, [this](const QHostInfo &info) { lookupFinished(info); });
+    // Start the asynchronous lookup on the next turn: a blocking waitForConnected() called right after
+    // connectToHost() resolves synchronously instead, and nothing has to be aborted (Qt 6.4 leaks the callback
+    // of an aborted lookup).
+    const quint64 attempt = ++lookupAttempt;
+    QMetaObject::invokeMethod(
+        q,
+        [this, attempt, hostName] {
+            if (state != QAbstractSocket::HostLookupState || attempt != lookupAttempt || lookupId != -1)
+                return;
+            lookupId = QHostInfo::lookupHost(hostName, q_func(), [this, attempt](const QHostInfo &info) {
+                if (attempt == lookupAttempt)
+                    lookupFinished(info);
+            });
+        },
+        Qt::QueuedConnection);
+}
+
+void QKcpSocketPrivate::cancelLookup()
+{
+    if (lookupId != -1)
+        QHostInfo::abortHostLookup(lookupId);
+    lookupId = -1;
+    ++lookupAttempt; // a pending asynchronous start or answer is now stale
 }
 
 void QKcpSocketPrivate::lookupFinished(const QHostInfo &info)
@@ -431,8 +453,8 @@ void QKcpSocketPrivate::processDatagram(const char *data, qsizetype size, qint64
     wireIn += static_cast<quint64>(size);
     const quint32 before = session->lastReceive();
     session->input(reinterpret_cast<const std::uint8_t *>(data), static_cast<std::size_t>(size), qkcpNow32(now));
-    if (session->lastReceive() != before || session->state() == KcpSessionState::Connected)
-        lastReceive = now;
+    if (session->lastReceive() != before)
+        lastReceive = now; // a valid datagram from the peer (not one dropped by the checksum)
     // Flush (ACKs, new data) and signals once per batch, at the end of this event-loop turn.
     QKcpScheduler::instance()->markDirty(this);
 }
@@ -710,8 +732,7 @@ bool QKcpSocketPrivate::waitUntil(int msecs, const std::function<bool()> &done)
             return true;
         if (state == QAbstractSocket::HostLookupState) {
             // No event loop to deliver the asynchronous lookup: resolve here.
-            QHostInfo::abortHostLookup(lookupId);
-            lookupId = -1;
+            cancelLookup();
             lookupFinished(QHostInfo::fromName(peerName));
             if (!guard)
                 return false;
@@ -773,8 +794,7 @@ QKcpSocket::~QKcpSocket()
     if (d->session && d->session->state() != KcpSessionState::Closed
         && d->session->state() != KcpSessionState::Unconnected)
         d->session->abort(qkcpNow32(qkcpNow()));
-    if (d->lookupId != -1)
-        QHostInfo::abortHostLookup(d->lookupId);
+    d->cancelLookup();
     d->releaseTransport();
 }
 
@@ -835,8 +855,7 @@ void QKcpSocket::disconnectFromHost()
     case QAbstractSocket::ClosingState:
         return;
     case QAbstractSocket::HostLookupState:
-        QHostInfo::abortHostLookup(d->lookupId);
-        d->lookupId = -1;
+        d->cancelLookup();
         d->setState(QAbstractSocket::UnconnectedState);
         return;
     case QAbstractSocket::ConnectingState:
@@ -864,10 +883,8 @@ void QKcpSocket::disconnectFromHost()
 void QKcpSocket::abort()
 {
     Q_D(QKcpSocket);
-    if (d->state == QAbstractSocket::HostLookupState) {
-        QHostInfo::abortHostLookup(d->lookupId);
-        d->lookupId = -1;
-    }
+    if (d->state == QAbstractSocket::HostLookupState)
+        d->cancelLookup();
     d->wqueue.clear();
     d->wpos = 0;
     d->wbytes = 0;
@@ -1274,7 +1291,16 @@ bool QKcpSocket::waitForConnected(int msecs)
         return true;
     if (d->state == QAbstractSocket::UnconnectedState)
         return false;
-    return d->waitUntil(msecs, [d] { return d->state == QAbstractSocket::ConnectedState; });
+    if (d->waitUntil(msecs, [d] { return d->state == QAbstractSocket::ConnectedState; }))
+        return true;
+    if (d->state == QAbstractSocket::HostLookupState || d->state == QAbstractSocket::ConnectingState) {
+        // As QAbstractSocket does: a connection attempt that timed out is abandoned.
+        QPointer<QKcpSocket> guard(this);
+        abort();
+        if (guard)
+            d->setErrorAndEmit(QAbstractSocket::SocketTimeoutError, tr("Socket operation timed out"));
+    }
+    return false;
 }
 
 bool QKcpSocket::waitForReadyRead(int msecs)

@@ -36,6 +36,7 @@ public:
     // Client side
     void startLookup(const QString &hostName);
     void lookupFinished(const QHostInfo &info);
+    void cancelLookup();
     void startConnecting(const QHostAddress &address);
     void readUdp();
     void udpError();
@@ -100,6 +101,7 @@ public:
     QAbstractSocket::SocketState state = QAbstractSocket::UnconnectedState;
     QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError;
     int lookupId = -1;
+    quint64 lookupAttempt = 0; // invalidates stale asynchronous lookups
     qint64 startedAt = 0;
     qint64 lastReceive = 0;
 
