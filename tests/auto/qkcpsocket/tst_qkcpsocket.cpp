@@ -164,6 +164,9 @@ private slots:
     void idleTimeout_data();
     void idleTimeout();
     void statistics();
+    void socketOptions();
+    void liveConfigChange();
+    void tracing();
 
 private:
     // A connected client and its server-side socket, straight (no relay).
@@ -1342,6 +1345,104 @@ void tst_QKcpSocket::statistics()
     QVERIFY(srv.handshakes >= 1);
     QVERIFY(srv.datagramsReceived >= c.datagramsSent / 2); // routed through the server's socket
     QVERIFY(srv.datagramsSent > 0);
+}
+
+void tst_QKcpSocket::socketOptions()
+{
+    // Options set before connecting reach the UDP socket when it is created (and override the library's own
+    // buffer sizing); TypeOfServiceOption carries DSCP/TOS marks.
+    KcpEchoServer echo(makeConfig());
+    QVERIFY(echo.listen());
+    QKcpSocket client(makeConfig());
+    KcpSocketSpies cs(&client);
+    client.setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, 300000);
+    client.setSocketOption(QAbstractSocket::SendBufferSizeSocketOption, 300000);
+    client.setSocketOption(QAbstractSocket::TypeOfServiceOption, 0xb8); // DSCP EF
+    QCOMPARE(client.socketOption(QAbstractSocket::TypeOfServiceOption).toInt(), 0xb8); // remembered before connect
+    client.connectToHost(QHostAddress::LocalHost, echo.port());
+    QTRY_COMPARE_WITH_TIMEOUT(cs.connected.count(), 1, 10000);
+    QCOMPARE(client.socketOption(QAbstractSocket::TypeOfServiceOption).toInt(), 0xb8);
+    // Linux reports twice what was asked (bookkeeping overhead), capped by net.core.*mem_max.
+    QVERIFY(client.socketOption(QAbstractSocket::ReceiveBufferSizeSocketOption).toInt() >= 300000);
+    QVERIFY(client.socketOption(QAbstractSocket::SendBufferSizeSocketOption).toInt() >= 300000);
+    // Changed while connected: applied at once.
+    client.setSocketOption(QAbstractSocket::TypeOfServiceOption, 0x28); // DSCP AF11
+    QCOMPARE(client.socketOption(QAbstractSocket::TypeOfServiceOption).toInt(), 0x28);
+    // Data still flows with the marks set.
+    QCOMPARE(client.write("marked\n"), qint64(7));
+    QTRY_COMPARE_WITH_TIMEOUT(client.bytesAvailable(), qint64(7), 10000);
+    QCOMPARE(client.readAll(), QByteArray("marked\n"));
+}
+
+void tst_QKcpSocket::liveConfigChange()
+{
+    // Windows and the no-delay settings apply to a connected socket at once.
+    SocketPair pair = connectedPair(makeConfig());
+    QVERIFY(pair.first && pair.second);
+    QKcpSocket &a = *pair.first;
+    QKcpSocket &b = *pair.second;
+    QTRY_VERIFY_WITH_TIMEOUT(a.statistics().congestionWindow > 64, 10000);
+    QKcpConfig small = a.config();
+    small.setSendWindow(16);
+    small.setNoDelay(false);
+    a.setConfig(small);
+    QCOMPARE(a.config().sendWindow(), 16);
+    QVERIFY(a.statistics().congestionWindow <= 16);
+    QCOMPARE(a.statistics().rto >= 30, true);
+    // Still a working connection, now limited to 16 segments in flight.
+    const QByteArray payload = kcpTestPattern(400000, 7);
+    QCOMPARE(a.write(payload), qint64(payload.size()));
+    QByteArray got;
+    quint32 maxInFlight = 0;
+    auto progress = [&] {
+        maxInFlight = std::max(maxInFlight, a.statistics().inFlight);
+        got += b.readAll();
+        return got.size() >= payload.size();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(progress(), 20000);
+    QCOMPARE(got, payload);
+    QVERIFY2(maxInFlight <= 16, qPrintable(QString::number(maxInFlight)));
+}
+
+void tst_QKcpSocket::tracing()
+{
+    // startTrace() records protocol events: sends, acknowledgements, RTT samples; stopTrace() stops it.
+    SocketPair pair = connectedPair(makeConfig());
+    QVERIFY(pair.first && pair.second);
+    QKcpSocket &a = *pair.first;
+    QKcpSocket &b = *pair.second;
+    QVERIFY(!a.isTracing());
+    a.startTrace(1000);
+    b.startTrace(1000);
+    QVERIFY(a.isTracing());
+    const QByteArray payload = kcpTestPattern(50000, 3);
+    a.write(payload);
+    QTRY_COMPARE_WITH_TIMEOUT(b.bytesAvailable(), qint64(payload.size()), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(a.statistics().inFlight == 0, 10000);
+    const QList<QKcpTraceEvent> sent = a.traceEvents();
+    const QList<QKcpTraceEvent> got = b.traceEvents();
+    auto count = [](const QList<QKcpTraceEvent> &l, QKcpTraceEvent::Type t) {
+        return std::count_if(l.cbegin(), l.cend(), [t](const QKcpTraceEvent &e) { return e.type == t; });
+    };
+    QVERIFY(count(sent, QKcpTraceEvent::Sent) >= 50000 / 1400);
+    QVERIFY(count(sent, QKcpTraceEvent::Acked) >= 50000 / 1400);
+    QVERIFY(count(sent, QKcpTraceEvent::RttSample) >= 1);
+    QVERIFY(count(got, QKcpTraceEvent::Received) >= 50000 / 1400);
+    for (qsizetype i = 1; i < sent.size(); ++i)
+        QVERIFY(sent[i].time >= sent[i - 1].time);
+    const QJsonObject first = sent.front().toJson();
+    QVERIFY(first.contains(QStringLiteral("t")) && first.contains(QStringLiteral("ev")));
+    // The ring is bounded.
+    a.startTrace(10);
+    a.write(payload);
+    QTRY_VERIFY_WITH_TIMEOUT(a.statistics().inFlight == 0 && b.bytesAvailable() == 2 * payload.size(), 10000);
+    QCOMPARE(a.traceEvents().size(), 10);
+    a.stopTrace();
+    QVERIFY(!a.isTracing());
+    const qsizetype kept = a.traceEvents().size();
+    a.write("more");
+    QTRY_COMPARE_WITH_TIMEOUT(b.bytesAvailable(), qint64(2 * payload.size() + 4), 10000);
+    QCOMPARE(a.traceEvents().size(), kept);
 }
 
 QTEST_MAIN(tst_QKcpSocket)
