@@ -51,6 +51,7 @@ int runServer()
 }
 
 struct Result {
+    double connectMs = -1; // connectToHost() -> connected()
     double seconds = 0;
     double mbEachWay = 0;
     double pingP50 = 0;
@@ -119,7 +120,9 @@ Result runKcpnet(qint64 bytes)
             sent += n;
         }
     };
+    QElapsedTimer connectClock;
     QObject::connect(&socket, &QKcpSocket::connected, &loop, [&] {
+        r.connectMs = connectClock.nsecsElapsed() / 1e6;
         clock.start();
         pump();
     });
@@ -158,6 +161,7 @@ Result runKcpnet(qint64 bytes)
         r.note = socket.errorString();
         loop.quit();
     });
+    connectClock.start();
     socket.connectToHost(QHostAddress::LocalHost, static_cast<quint16>(port.toUInt()));
     loop.exec();
     r.ok = bulkDone && pings.size() >= 1000;
@@ -247,14 +251,14 @@ int main(int argc, char **argv)
     out << "kcpnet throughput benchmark: one session, echo over 127.0.0.1, server in its own process, "
         << bytes / 1000000 << " MB each way, nodelay(1,10,2,nc) windows 512/512 MTU 1400 stream mode" << Qt::endl
         << Qt::endl;
-    out << QStringLiteral("%1 %2 %3 %4 %5").arg(QStringLiteral("impl"), -8).arg(QStringLiteral("seconds"), 9)
+    out << QStringLiteral("%1 %2 %3 %4 %5 %6").arg(QStringLiteral("impl"), -8).arg(QStringLiteral("seconds"), 9)
                .arg(QStringLiteral("MB/s each way"), 14).arg(QStringLiteral("1KB p50 ms"), 11)
-               .arg(QStringLiteral("1KB p99 ms"), 11)
+               .arg(QStringLiteral("1KB p99 ms"), 11).arg(QStringLiteral("connect ms"), 11)
         << Qt::endl;
     const Result ours = runKcpnet(bytes);
-    out << QStringLiteral("%1 %2 %3 %4 %5 %6").arg(QStringLiteral("kcpnet"), -8).arg(ours.seconds, 9, 'f', 3)
+    out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7").arg(QStringLiteral("kcpnet"), -8).arg(ours.seconds, 9, 'f', 3)
                .arg(ours.seconds > 0 ? ours.mbEachWay / ours.seconds : 0, 14, 'f', 1)
-               .arg(ours.pingP50, 11, 'f', 3).arg(ours.pingP99, 11, 'f', 3)
+               .arg(ours.pingP50, 11, 'f', 3).arg(ours.pingP99, 11, 'f', 3).arg(ours.connectMs, 11, 'f', 3)
                .arg(ours.ok ? QString() : QStringLiteral(" FAILED ") + ours.note)
         << Qt::endl;
     if (peer.isEmpty()) {
@@ -262,9 +266,9 @@ int main(int argc, char **argv)
         return ours.ok ? 0 : 1;
     }
     const Result go = runKcpGo(peer, bytes);
-    out << QStringLiteral("%1 %2 %3 %4 %5 %6").arg(QStringLiteral("kcp-go"), -8).arg(go.seconds, 9, 'f', 3)
+    out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7").arg(QStringLiteral("kcp-go"), -8).arg(go.seconds, 9, 'f', 3)
                .arg(go.seconds > 0 ? go.mbEachWay / go.seconds : 0, 14, 'f', 1)
-               .arg(QStringLiteral("-"), 11).arg(QStringLiteral("-"), 11)
+               .arg(QStringLiteral("-"), 11).arg(QStringLiteral("-"), 11).arg(QStringLiteral("-"), 11)
                .arg(go.ok ? QString() : QStringLiteral(" FAILED ") + go.note)
         << Qt::endl;
     if (ours.ok && go.ok) {
