@@ -106,7 +106,7 @@ public:
     int fecParityShards() const;
     void setFec(int dataShards, int parityShards);
     // PlainKcp: kcp-go's packet encryption ("none", "null", "aes", "aes-128", "aes-192", "xor", ...) and its key
-    // (for kcptun's --key, derive it with kcptunKey()). Confidentiality without authentication: see docs/SECURITY.md.
+    // (for kcptun's --key, derive it with kcptunKey()). Confidentiality without authentication (docs/INTEROP.md).
     QString kcpGoCipher() const;
     QByteArray kcpGoKey() const;
     void setKcpGoCipher(const QString &cipher, const QByteArray &key = QByteArray());

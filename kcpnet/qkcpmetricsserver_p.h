@@ -60,6 +60,7 @@ struct QKcpMetricsSession {
     QKcpStatistics last;  // at the last refresh
     QKcpStatistics prev;  // at the previous rate sample
     qint64 prevTime = -1; // ms, exporter clock
+    qint64 firstSeen = 0; // ms, exporter clock
     QKcpMetricsRates rates;
     bool tracing = false;
     bool seen = false; // refresh bookkeeping

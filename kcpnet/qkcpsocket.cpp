@@ -567,10 +567,31 @@ void QKcpSocketPrivate::run(qint64 now)
     session->update(qkcpNow32(now));
     pumpWrites();
     drainReadable();
+    compactWhenIdle(now);
     dispatchEvents();
     if (!guard)
         return;
     reschedule(now);
+}
+
+void QKcpSocketPrivate::compactWhenIdle(qint64 now)
+{
+    // A session that moved bulk data keeps its queues' storage for reuse (tens of KiB); once it has been quiet
+    // for a second, give it back, so that thousands of idle sessions stay small (an idle engine is ~0.5 KiB).
+    kcpnet::KcpEngine *engine = session ? session->engine() : nullptr;
+    if (!engine || !engine->isIdle() || engine->peekSize() >= 0) {
+        idleSince = 0;
+        compacted = false;
+        return;
+    }
+    if (idleSince == 0) {
+        idleSince = now;
+    } else if (!compacted && now - idleSince >= 1000) {
+        engine->compact();
+        if (wqueue.isEmpty())
+            wqueue.squeeze();
+        compacted = true;
+    }
 }
 
 void QKcpSocketPrivate::dispatchEvents()

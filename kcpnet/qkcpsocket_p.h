@@ -55,6 +55,7 @@ public:
     void onScheduled(qint64 now) override { run(now); }
 
     void pumpWrites();
+    void compactWhenIdle(qint64 now);
     void drainReadable();
     void dispatchEvents();
     void reschedule(qint64 now);
@@ -103,6 +104,8 @@ public:
     int lookupId = -1;
     quint64 lookupAttempt = 0; // invalidates stale asynchronous lookups
     qint64 startedAt = 0;
+    qint64 idleSince = 0; // when the engine last became idle (0 = busy)
+    bool compacted = false;
     qint64 lastReceive = 0;
 
     // Read side. Stream mode: unread bytes are rbuf[rpos..]. Message mode: whole messages, the first one

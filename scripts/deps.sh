@@ -9,7 +9,8 @@ packages=(
   qt6-httpserver-dev qt6-websockets-dev qt6-svg-dev qt6-translations-l10n libgl-dev
   libssl-dev openssl libgtest-dev libgmock-dev
   xvfb xauth
-  golang-go golang-github-xtaci-kcp-dev kcptun
+  golang-go golang-github-xtaci-kcp-dev kcptun libsnappy-dev
+  prometheus libqt6opengl6-dev
 )
 
 missing=()

@@ -1,0 +1,22 @@
+# Whether the monitor can be built here: Qt 6 Widgets, Charts and Svg (Debian: qt6-charts-dev, qt6-svg-dev).
+# Included by monitor/CMakeLists.txt and by its tests (tests/ is configured before monitor/).
+# Sets KCPNET_MONITOR_AVAILABLE and, when it is not, KCPNET_MONITOR_MISSING (what is missing).
+set(KCPNET_MONITOR_AVAILABLE OFF)
+set(KCPNET_MONITOR_MISSING "")
+if(NOT KCPNET_HAVE_QT)
+    set(KCPNET_MONITOR_MISSING "Qt 6 Core/Network")
+else()
+    find_package(Qt6 6.4 QUIET COMPONENTS Widgets Charts Svg)
+    if(NOT Qt6Widgets_FOUND)
+        list(APPEND KCPNET_MONITOR_MISSING "Qt 6 Widgets (qt6-base-dev)")
+    endif()
+    if(NOT Qt6Charts_FOUND)
+        list(APPEND KCPNET_MONITOR_MISSING "Qt 6 Charts (qt6-charts-dev)")
+    endif()
+    if(NOT Qt6Svg_FOUND)
+        list(APPEND KCPNET_MONITOR_MISSING "Qt 6 Svg (qt6-svg-dev)")
+    endif()
+    if(KCPNET_MONITOR_MISSING STREQUAL "")
+        set(KCPNET_MONITOR_AVAILABLE ON)
+    endif()
+endif()
