@@ -10,7 +10,7 @@ packages=(
   libssl-dev openssl libgtest-dev libgmock-dev
   xvfb xauth
   golang-go golang-github-xtaci-kcp-dev kcptun libsnappy-dev
-  prometheus libqt6opengl6-dev
+  prometheus libqt6opengl6-dev fonts-wqy-microhei
 )
 
 missing=()
