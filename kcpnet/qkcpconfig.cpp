@@ -20,6 +20,7 @@ void applyPreset(kcpnet::KcpSessionConfig &c, QKcpConfig::Preset preset)
         c.sendWindow = 256;
         c.receiveWindow = 256;
         c.minRto = 100;
+        c.redundantRetransmits = false; // TCP-friendly: no extra copies
         break;
     case QKcpConfig::Fast:
         break;
@@ -86,6 +87,9 @@ void QKcpConfig::setIdleTimeout(int ms) { d->session.idleTimeout = clampU(ms, 0,
 int QKcpConfig::connectTimeout() const { return static_cast<int>(d->session.connectTimeout); }
 void QKcpConfig::setConnectTimeout(int ms) { d->session.connectTimeout = clampU(ms, 1, 3600000); }
 
+bool QKcpConfig::redundantRetransmits() const { return d->session.redundantRetransmits; }
+void QKcpConfig::setRedundantRetransmits(bool on) { d->session.redundantRetransmits = on; }
+
 QKcpConfig::Protocol QKcpConfig::protocol() const { return d->session.plain ? PlainKcp : SessionProtocol; }
 void QKcpConfig::setProtocol(Protocol protocol) { d->session.plain = protocol == PlainKcp; }
 quint32 QKcpConfig::conversationId() const { return d->session.conv; }
@@ -117,7 +121,7 @@ bool QKcpConfig::operator==(const QKcpConfig &other) const
         && a.streamMode == b.streamMode && a.ackNoDelay == b.ackNoDelay && a.sendNoDelay == b.sendNoDelay
         && a.connectTimeout == b.connectTimeout && a.keepaliveInterval == b.keepaliveInterval
         && a.peerTimeout == b.peerTimeout && a.idleTimeout == b.idleTimeout && a.closeTimeout == b.closeTimeout
-        && a.plain == b.plain && a.conv == b.conv && d->fecData == other.d->fecData
+        && a.redundantRetransmits == b.redundantRetransmits && a.plain == b.plain && a.conv == b.conv && d->fecData == other.d->fecData
         && d->fecParity == other.d->fecParity && d->cipher == other.d->cipher && d->key == other.d->key;
 }
 

@@ -27,6 +27,7 @@ class Q_KCPNET_EXPORT QKcpConfig
     Q_PROPERTY(int mtu READ mtu WRITE setMtu)
     Q_PROPERTY(int minimumRto READ minimumRto WRITE setMinimumRto)
     Q_PROPERTY(int deadLink READ deadLink WRITE setDeadLink)
+    Q_PROPERTY(bool redundantRetransmits READ redundantRetransmits WRITE setRedundantRetransmits)
     Q_PROPERTY(int keepAliveInterval READ keepAliveInterval WRITE setKeepAliveInterval)
     Q_PROPERTY(int peerTimeout READ peerTimeout WRITE setPeerTimeout)
     Q_PROPERTY(int idleTimeout READ idleTimeout WRITE setIdleTimeout)
@@ -82,6 +83,10 @@ public:
     void setMinimumRto(int ms);
     int deadLink() const; // transmissions of one segment before the link is declared dead
     void setDeadLink(int transmissions);
+    // A second copy of a segment whose retransmission timer expired (at most 8 per flush): a lost retransmission
+    // no longer costs another, longer RTO. On in Fast and Turbo, off in Normal.
+    bool redundantRetransmits() const;
+    void setRedundantRetransmits(bool on);
 
     // Session timers (ms); 0 disables keepalive / idle timeout.
     int keepAliveInterval() const;

@@ -332,6 +332,16 @@ bool QKcpServer::listen(const QHostAddress &address, quint16 port)
         qCWarning(lcKcpServer, "QKcpServer::listen() called when already listening");
         return false;
     }
+    if (d->config.protocol() == QKcpConfig::PlainKcp) {
+        // Refuse settings that would make every datagram undecodable, rather than dropping them silently.
+        QString problem;
+        qkcpMakeTransform(d->config, &problem);
+        if (!problem.isEmpty()) {
+            d->error = QAbstractSocket::UnsupportedSocketOperationError;
+            d->errorString = problem;
+            return false;
+        }
+    }
     if (d->udp) // still finishing the sessions of a previous close()
         d->udp->deleteLater();
     d->udp = new QUdpSocket(this);
@@ -481,10 +491,11 @@ QKcpServerStatistics QKcpServer::serverStatistics() const
     s.handshakes = h.hellos;
     s.badCookies = h.badCookies;
     s.rejected = h.rejects;
-    s.droppedChecksum = h.checksum;
-    s.droppedMalformed = h.malformed;
-    s.droppedUnknownSession = h.unknownConv;
-    s.droppedNotAccepting = h.notAccepting;
+    // The handshake responder's drops (session protocol) plus the server's own (plain-KCP acceptance).
+    s.droppedChecksum += h.checksum;
+    s.droppedMalformed += h.malformed;
+    s.droppedUnknownSession += h.unknownConv;
+    s.droppedNotAccepting += h.notAccepting;
     s.resetsSent = h.resetsSent;
     return s;
 }

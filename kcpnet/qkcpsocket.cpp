@@ -732,6 +732,7 @@ void QKcpSocketPrivate::applyLiveConfig()
     e->setMinRto(c.minRto);
     e->setWindowSize(c.sendWindow, c.receiveWindow);
     e->setDeadLink(c.deadLink);
+    e->setRedundantRetransmits(c.redundantRetransmits);
 }
 
 bool QKcpSocketPrivate::pollTransport(int msecs)
@@ -1084,8 +1085,15 @@ qint64 QKcpSocket::maximumMessageSize() const
     Q_D(const QKcpSocket);
     if (d->session && d->session->engine())
         return d->session->engine()->maxMessageSize();
+    // Not connected yet: what the session will allow (the same MTU accounting as KcpSession::createEngine).
     const kcpnet::KcpSessionConfig &c = QKcpConfigPrivate::get(d->config);
-    const qint64 mss = qint64(c.mtu) - qint64(kcpnet::kSessionTrailerSize) - qint64(kcpnet::kKcpHeaderSize);
+    qint64 overhead = c.plain ? 0 : qint64(kcpnet::kSessionTrailerSize);
+    if (c.plain) {
+        QString problem;
+        if (const std::unique_ptr<kcpnet::KcpPacketTransform> t = qkcpMakeTransform(d->config, &problem))
+            overhead += qint64(t->overhead());
+    }
+    const qint64 mss = qint64(c.mtu) - overhead - qint64(kcpnet::kKcpHeaderSize);
     return mss * std::min<qint64>(kcpnet::KcpEngine::kMaxFragments, c.receiveWindow);
 }
 
@@ -1146,6 +1154,7 @@ QKcpStatistics QKcpSocket::statistics() const
         s.segmentsReceived = e.segmentsReceived;
         s.retransmitsTimeout = e.retransmitsTimeout;
         s.retransmitsFast = e.retransmitsFast;
+        s.retransmitsRedundant = e.redundantSegments;
         s.duplicateSegments = e.duplicateSegments;
         s.outOfWindowSegments = e.outOfWindowSegments;
     }
@@ -1286,6 +1295,11 @@ qint64 QKcpSocket::writeData(const char *data, qint64 size)
     }
     qint64 accept = size;
     if (d->config.mode() == QKcpConfig::MessageMode) {
+        if (size == 0 && d->config.protocol() == QKcpConfig::PlainKcp) {
+            // kcp-go's reader never consumes a zero-length message: its session would stall for good.
+            setErrorString(tr("Empty messages cannot be sent in PlainKcp mode (kcp-go would stall on them)"));
+            return -1;
+        }
         if (size > maximumMessageSize()) {
             setErrorString(tr("Message of %1 bytes exceeds the maximum message size of %2 bytes")
                                .arg(size)

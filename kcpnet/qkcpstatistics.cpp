@@ -34,6 +34,7 @@ QKcpStatistics &QKcpStatistics::operator+=(const QKcpStatistics &o)
     segmentsReceived += o.segmentsReceived;
     retransmitsTimeout += o.retransmitsTimeout;
     retransmitsFast += o.retransmitsFast;
+    retransmitsRedundant += o.retransmitsRedundant;
     duplicateSegments += o.duplicateSegments;
     outOfWindowSegments += o.outOfWindowSegments;
     datagramsSent += o.datagramsSent;

@@ -37,6 +37,7 @@ class Q_KCPNET_EXPORT QKcpStatistics
     Q_PROPERTY(quint64 segmentsReceived MEMBER segmentsReceived)
     Q_PROPERTY(quint64 retransmitsTimeout MEMBER retransmitsTimeout)
     Q_PROPERTY(quint64 retransmitsFast MEMBER retransmitsFast)
+    Q_PROPERTY(quint64 retransmitsRedundant MEMBER retransmitsRedundant)
     Q_PROPERTY(quint64 duplicateSegments MEMBER duplicateSegments)
     Q_PROPERTY(quint64 outOfWindowSegments MEMBER outOfWindowSegments)
     Q_PROPERTY(quint64 datagramsSent MEMBER datagramsSent)
@@ -77,6 +78,7 @@ public:
     quint64 segmentsReceived = 0;
     quint64 retransmitsTimeout = 0;
     quint64 retransmitsFast = 0;
+    quint64 retransmitsRedundant = 0; // extra copies of segments that timed out (QKcpConfig::redundantRetransmits)
     quint64 duplicateSegments = 0;
     quint64 outOfWindowSegments = 0;
     quint64 datagramsSent = 0;

@@ -366,7 +366,7 @@ void KcpFecDecoder::enforceLimit()
     }
 }
 
-void KcpFecDecoder::recover(Group &g, const Sink &emit)
+bool KcpFecDecoder::recover(Group &g, const Sink &emit, bool verify)
 {
     const int total = m_rs.totalShards();
     const int data = m_rs.dataShards();
@@ -382,7 +382,24 @@ void KcpFecDecoder::recover(Group &g, const Sink &emit)
     }
     if (!m_rs.reconstructData(m_ptrs.data(), m_present.get(), g.maxLen)) {
         ++m_stats.recoveryErrors;
-        return;
+        return !verify;
+    }
+    if (verify) {
+        // Re-encode the (now complete) data shards: every parity shard we hold must come out the same.
+        std::vector<const std::uint8_t *> dataPtrs(static_cast<std::size_t>(data));
+        for (int i = 0; i < data; ++i)
+            dataPtrs[static_cast<std::size_t>(i)] = g.shards[static_cast<std::size_t>(i)].data();
+        std::vector<std::vector<std::uint8_t>> parity(static_cast<std::size_t>(total - data),
+                                                      std::vector<std::uint8_t>(g.maxLen));
+        std::vector<std::uint8_t *> parityPtrs;
+        for (auto &p : parity)
+            parityPtrs.push_back(p.data());
+        m_rs.encode(dataPtrs.data(), parityPtrs.data(), g.maxLen);
+        for (int j = 0; j < total - data; ++j) {
+            const auto uj = static_cast<std::size_t>(data + j);
+            if (m_present[uj] && parity[static_cast<std::size_t>(j)] != g.shards[uj])
+                return false;
+        }
     }
     for (int i = 0; i < data; ++i) {
         const auto ui = static_cast<std::size_t>(i);
@@ -398,6 +415,7 @@ void KcpFecDecoder::recover(Group &g, const Sink &emit)
         if (emit)
             emit(s + 2, sz - 2);
     }
+    return true;
 }
 
 KcpFecDecoder::Result KcpFecDecoder::decode(const std::uint8_t *datagram, std::size_t size, std::uint32_t now,
@@ -426,10 +444,15 @@ KcpFecDecoder::Result KcpFecDecoder::decode(const std::uint8_t *datagram, std::s
 
     expire(now);
 
+    if (m_outOfSync)
+        return result; // the peer's FEC parameters differ from ours: pass data through, never rebuild
     const auto total = static_cast<std::uint32_t>(m_rs.totalShards());
     const std::uint32_t pos = seqid % total;
     if ((pos < static_cast<std::uint32_t>(m_rs.dataShards())) != isData) {
-        ++m_stats.mismatched; // the peer uses other FEC parameters (kcp-go would try to auto-tune)
+        // The peer uses other FEC parameters (kcp-go would try to auto-tune). Rebuilding from its shards with our
+        // matrix would produce garbage that KCP might accept: stop recovering for good.
+        ++m_stats.mismatched;
+        m_outOfSync = m_verify;
         return result;
     }
     const std::uint32_t base = seqid - pos;
@@ -451,6 +474,22 @@ KcpFecDecoder::Result KcpFecDecoder::decode(const std::uint8_t *datagram, std::s
     g.maxLen = std::max(g.maxLen, size - kKcpFecHeaderSize);
     ++m_buffered;
 
+    if (!m_synced) {
+        // Until a group with more shards than needed proves that the peer encodes with our parameters (the shards
+        // beyond `data` match what our matrix computes), nothing rebuilt is passed on: wrong parameters would
+        // rebuild garbage that KCP might accept. Data shards themselves were passed on already.
+        if (g.count > m_rs.dataShards()) {
+            if (recover(g, emit, true)) {
+                m_synced = true;
+            } else {
+                ++m_stats.mismatched;
+                m_outOfSync = true;
+            }
+            retire(index, true);
+        }
+        enforceLimit();
+        return result;
+    }
     if (g.dataCount == m_rs.dataShards()) {
         retire(index, true); // nothing lost
     } else if (g.count >= m_rs.dataShards()) {

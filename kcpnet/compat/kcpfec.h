@@ -26,6 +26,9 @@
 //   data shards rebuilt from parity ("recovered"). It buffers at most rxLimit() = 3 x (data + parity) shards
 //   (kcp-go's rxFECMulti) in groups, evicting the oldest group beyond that, and drops a group 60 s after its
 //   first shard (kcp-go's fecExpire). Shards of a group already completed or recovered are not buffered again.
+//   Unlike kcp-go it never rebuilds with parameters the peer does not use: the first rebuild needs a group with more
+//   shards than `data`, whose extra shards must match what our matrix computes; recovery stops for good at the
+//   first sign of other parameters (stats().mismatched). Data shards always pass through.
 //
 // Headroom: FEC adds kKcpFecOverhead (8) bytes to each KCP datagram (kcp-go's fecHeaderSizePlus2); parity
 // shards are never longer than the largest data shard. So the engine MTU is the datagram limit minus 8 (and
@@ -162,7 +165,8 @@ public:
         std::uint64_t expiredGroups = 0;       // of those, dropped by the 60 s expiry
         std::uint64_t duplicates = 0;          // shards already buffered
         std::uint64_t late = 0;                // shards of a group already completed or recovered
-        std::uint64_t mismatched = 0;          // type disagrees with the seqid's place in its group (other d/p)
+        std::uint64_t mismatched = 0;          // the peer uses other d/p (a shard out of place, or parity that does
+                                               // not match our encoding): recovery is then off for good
         std::uint64_t malformed = 0;           // FEC type but too short
     };
 
@@ -186,18 +190,28 @@ public:
     std::size_t bufferedShards() const noexcept { return m_buffered; }
     std::size_t bufferedGroups() const noexcept { return m_groups.size(); }
     const Stats &stats() const noexcept { return m_stats; }
+    // On (the default): no rebuild until a group proves the peer's parameters equal ours (see above). Off: rebuild
+    // from any `data` shards, exactly as kcp-go does (unit tests of the raw recovery use this).
+    void setVerifyParameters(bool on)
+    {
+        m_verify = on;
+        m_synced = !on;
+    }
 
 private:
     struct Group;
     std::size_t findOrCreate(std::uint32_t base, std::uint32_t now);
     void retire(std::size_t index, bool completed);
     bool isRetired(std::uint32_t base) const noexcept;
-    void recover(Group &g, const Sink &emit);
+    bool recover(Group &g, const Sink &emit, bool verify = false);
     void enforceLimit();
 
     KcpReedSolomon m_rs;
     std::size_t m_rxLimit;
     std::size_t m_buffered = 0;
+    bool m_verify = true;      // see setVerifyParameters()
+    bool m_synced = false;     // a group proved that the peer encodes with our parameters
+    bool m_outOfSync = false;  // it encodes with others: never rebuild
     std::vector<std::unique_ptr<Group>> m_groups; // active groups, unordered
     std::vector<std::unique_ptr<Group>> m_spare;  // recycled
     // Bases of recently completed groups (a small ring): their late shards are not buffered again.

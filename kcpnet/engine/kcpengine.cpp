@@ -717,6 +717,8 @@ void KcpEngine::flush(std::uint32_t now)
     const std::uint32_t rtoExtra = m_nodelay == 0 ? (m_rxRto >> 3) : 0;
     bool lost = false;
     bool fastResent = false;
+    std::uint32_t timedOut[kMaxRedundantCopies]; // send-buffer indices of this flush's timeout retransmissions
+    std::uint32_t timedOutCount = 0;
     h.cmd = static_cast<std::uint8_t>(KcpCommand::Push);
     for (std::size_t i = 0; i < m_sndBuf.size(); ++i) {
         Segment &seg = m_sndBuf[i];
@@ -740,6 +742,11 @@ void KcpEngine::flush(std::uint32_t now)
             lost = true;
             kind = KcpTraceEvent::RetransmitTimeout;
             ++m_stats.retransmitsTimeout;
+            if (m_redundantRetransmits && timedOutCount <= kMaxRedundantCopies) {
+                if (timedOutCount < kMaxRedundantCopies)
+                    timedOut[timedOutCount] = static_cast<std::uint32_t>(i);
+                ++timedOutCount; // one past the limit marks "too many: no copies"
+            }
         } else if (seg.fastack >= resent && (m_fastLimit == 0 || seg.xmit <= m_fastLimit)) {
             send = true;
             seg.fastack = 0;
@@ -765,6 +772,22 @@ void KcpEngine::flush(std::uint32_t now)
         }
     }
     emitOutput();
+
+    // 4b. Redundant retransmission: a segment that timed out was lost at least once; a second copy in its own
+    // datagram makes losing it again (and waiting another, longer RTO) much less likely. Only for a few segments
+    // (the tail of a request/response exchange), never for a mass timeout in a bulk transfer.
+    if (timedOutCount > 0 && timedOutCount <= kMaxRedundantCopies) {
+        for (std::uint32_t k = 0; k < timedOutCount; ++k) {
+            const Segment &seg = m_sndBuf[timedOut[k]];
+            h.frg = seg.frg;
+            h.ts = now;
+            h.sn = seg.sn;
+            h.len = static_cast<std::uint32_t>(seg.data.size());
+            writeSegment(h, seg.data.data());
+            ++m_stats.redundantSegments;
+        }
+        emitOutput();
+    }
 
     // 5. Congestion response.
     if (fastResent) {
@@ -857,6 +880,11 @@ void KcpEngine::setAckNoDelay(bool on)
 void KcpEngine::setSendNoDelay(bool on)
 {
     m_sendNoDelay = on;
+}
+
+void KcpEngine::setRedundantRetransmits(bool on)
+{
+    m_redundantRetransmits = on;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ struct KcpEngineStats {
     std::uint64_t acksReceived = 0;
     std::uint64_t retransmitsTimeout = 0; // retransmissions because the RTO expired
     std::uint64_t retransmitsFast = 0;    // retransmissions because later segments were acknowledged (fast resend)
+    std::uint64_t redundantSegments = 0;  // extra copies of timed-out segments (setRedundantRetransmits)
     std::uint64_t duplicateSegments = 0;  // PUSH segments received twice
     std::uint64_t outOfWindowSegments = 0; // PUSH segments beyond the receive window (dropped, not acknowledged)
     std::uint64_t malformedDatagrams = 0;  // datagrams rejected by input() (any KcpInputResult but Ok/WrongConv)
@@ -123,6 +124,7 @@ public:
     static constexpr std::uint32_t kMaxWindow = 65535;       // the wnd field is 16 bits
     static constexpr std::uint32_t kMaxFragments = 255;      // fragments per message (kcp-go's limit; ikcp's is 127)
     static constexpr std::uint32_t kIdleDelay = 1u << 30;    // check() when there is nothing to do: "not soon"
+    static constexpr std::uint32_t kMaxRedundantCopies = 8;  // see setRedundantRetransmits()
 
     explicit KcpEngine(std::uint32_t conv, Output output = {});
     ~KcpEngine();
@@ -195,6 +197,10 @@ public:
     // at the next interval tick. With both no-delay options the tick still paces window probes/updates and
     // the interval still floors the variance term of the RTO (rto >= srtt + interval).
     void setSendNoDelay(bool on);
+    // Send a second copy (in its own datagram) of a segment retransmitted because its RTO expired, when at most
+    // kMaxRedundantCopies segments time out in one flush. Cuts the tail latency of request/response traffic on
+    // lossy links (a lost retransmission would cost another, longer RTO) for one extra datagram per timeout.
+    void setRedundantRetransmits(bool on);
 
     std::uint32_t mtu() const noexcept { return m_mtu; }
     std::uint32_t mss() const noexcept { return m_mss; }
@@ -210,6 +216,7 @@ public:
     bool streamMode() const noexcept { return m_stream; }
     bool ackNoDelay() const noexcept { return m_ackNoDelay; }
     bool sendNoDelay() const noexcept { return m_sendNoDelay; }
+    bool redundantRetransmits() const noexcept { return m_redundantRetransmits; }
 
     // ---- State ----
 
@@ -314,6 +321,7 @@ private:
     bool m_stream = false;
     bool m_ackNoDelay = false;
     bool m_sendNoDelay = false;
+    bool m_redundantRetransmits = false;
     bool m_dead = false;
 };
 

@@ -90,6 +90,7 @@ void KcpSession::configureEngine(KcpEngine &engine, const KcpSessionConfig &c)
     engine.setStreamMode(c.streamMode);
     engine.setAckNoDelay(c.ackNoDelay);
     engine.setSendNoDelay(c.sendNoDelay);
+    engine.setRedundantRetransmits(c.redundantRetransmits);
 }
 
 void KcpSession::createEngine(std::uint32_t conv)

@@ -31,6 +31,7 @@ struct KcpSessionConfig {
     bool streamMode = true;
     bool ackNoDelay = true;
     bool sendNoDelay = true;
+    bool redundantRetransmits = true; // a second copy of segments that timed out (see KcpEngine)
 
     // Session timers (ms). 0 disables keepalive / idle timeout.
     std::uint32_t connectTimeout = 10000;   // HELLO retransmitted until then

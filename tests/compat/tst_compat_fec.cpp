@@ -6,6 +6,7 @@
 #include "compat_support.h"
 #include "kcpfec.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -90,6 +91,7 @@ TEST(CompatFec, SeqidWrapsAtPaws)
     EXPECT_FALSE(enc.setNextSeqid(5)) << "not a group start";
     ASSERT_TRUE(enc.setNextSeqid(enc.wrapLimit() - 13));
     KcpFecDecoder dec(10, 3);
+    dec.setVerifyParameters(false); // kcp-go's raw recovery: rebuild from any `data` shards
     compat_test::Pattern pattern(9);
     std::vector<Bytes> sent, got;
     const KcpFecDecoder::Sink collect = [&](const std::uint8_t *d, std::size_t n) { got.emplace_back(d, d + n); };
@@ -202,6 +204,7 @@ TEST(CompatFec, DecoderBookkeeping)
 {
     KcpFecEncoder enc(4, 2);
     KcpFecDecoder dec(4, 2);
+    dec.setVerifyParameters(false); // kcp-go's raw recovery: rebuild from any `data` shards
     EXPECT_EQ(dec.rxLimit(), 18u);
     compat_test::Pattern pattern(3);
     std::vector<Bytes> wire;
@@ -298,6 +301,7 @@ TEST(CompatFec, RecoveredSizeFieldIsChecked)
     parity[6] ^= 0xFF; // garbles the rebuilt size field of data shard 1 (parity of 2/1 is a plain XOR here)
     parity[7] ^= 0xFF;
     KcpFecDecoder dec(2, 1);
+    dec.setVerifyParameters(false); // kcp-go's raw recovery: rebuild from any `data` shards
     std::vector<Bytes> got;
     const KcpFecDecoder::Sink collect = [&](const std::uint8_t *x, std::size_t n) { got.emplace_back(x, x + n); };
     dec.decode(w0[0].data(), w0[0].size(), 0, collect);
@@ -306,3 +310,59 @@ TEST(CompatFec, RecoveredSizeFieldIsChecked)
     EXPECT_EQ(dec.stats().recovered, 0u);
     EXPECT_EQ(got.size(), 1u);
 }
+
+TEST(CompatFec, OtherParametersNeverRebuildGarbage)
+{
+    // The peer encodes 4/2; we decode as 10/3 (both ends must agree, but a misconfiguration must not corrupt data).
+    // Data shards pass through; nothing is rebuilt from parity computed with another matrix.
+    KcpFecEncoder enc(4, 2);
+    KcpFecDecoder dec(10, 3);
+    compat_test::Pattern pattern(11);
+    std::vector<Bytes> wire;
+    std::vector<Bytes> sent;
+    for (int i = 0; i < 40; ++i) {
+        const Bytes pk = packet(pattern, 40 + static_cast<std::size_t>(i) * 13);
+        sent.push_back(pk);
+        for (Bytes &w : enc.encode(pk.data(), pk.size()))
+            wire.push_back(std::move(w));
+    }
+    std::vector<Bytes> got;
+    for (std::size_t i = 0; i < wire.size(); ++i) {
+        if (i % 7 == 3)
+            continue; // losses, so that a trusting decoder would try to rebuild
+        dec.decode(wire[i].data(), wire[i].size(), 0,
+                   [&](const std::uint8_t *x, std::size_t n) { got.emplace_back(x, x + n); });
+    }
+    EXPECT_EQ(dec.stats().recovered, 0u);
+    EXPECT_GT(dec.stats().mismatched, 0u);
+    for (const Bytes &g : got)
+        EXPECT_NE(std::find(sent.begin(), sent.end(), g), sent.end()) << "a datagram the peer never sent";
+}
+
+TEST(CompatFec, SameParametersRecoverAfterProof)
+{
+    // With equal parameters recovery starts with the first group holding a spare shard, and then rebuilds losses.
+    KcpFecEncoder enc(10, 3);
+    KcpFecDecoder dec(10, 3);
+    compat_test::Pattern pattern(12);
+    std::vector<Bytes> wire;
+    std::vector<Bytes> sent;
+    for (int i = 0; i < 100; ++i) {
+        const Bytes pk = packet(pattern, 50 + static_cast<std::size_t>(i) * 11);
+        sent.push_back(pk);
+        for (Bytes &w : enc.encode(pk.data(), pk.size()))
+            wire.push_back(std::move(w));
+    }
+    std::vector<Bytes> got;
+    for (std::size_t i = 0; i < wire.size(); ++i) {
+        if (i % 13 == 5)
+            continue; // one data shard of every group
+        dec.decode(wire[i].data(), wire[i].size(), 0,
+                   [&](const std::uint8_t *x, std::size_t n) { got.emplace_back(x, x + n); });
+    }
+    EXPECT_EQ(dec.stats().mismatched, 0u);
+    EXPECT_EQ(dec.stats().recovered, 10u); // every group lost one data shard and had three parity shards
+    for (const Bytes &s : sent)
+        EXPECT_NE(std::find(got.begin(), got.end(), s), got.end());
+}
+
