@@ -1338,16 +1338,23 @@ bool QKcpSocket::waitForConnected(int msecs)
     return false;
 }
 
+// Drives the socket until `signal` is emitted, the socket is unconnected, or msecs pass.
+template <typename Signal>
+static bool waitForSignal(QKcpSocket *q, QKcpSocketPrivate *d, Signal signal, int msecs)
+{
+    bool fired = false;
+    const QMetaObject::Connection c = QObject::connect(q, signal, q, [&fired] { fired = true; });
+    const bool ok = d->waitUntil(msecs, [&] { return fired || d->state == QAbstractSocket::UnconnectedState; });
+    QObject::disconnect(c);
+    return ok && fired;
+}
+
 bool QKcpSocket::waitForReadyRead(int msecs)
 {
     Q_D(QKcpSocket);
     if (d->state == QAbstractSocket::UnconnectedState)
         return false;
-    bool gotData = false;
-    QMetaObject::Connection c = connect(this, &QKcpSocket::readyRead, this, [&gotData] { gotData = true; });
-    const bool ok = d->waitUntil(msecs, [&] { return gotData || d->state == QAbstractSocket::UnconnectedState; });
-    disconnect(c);
-    return ok && gotData;
+    return waitForSignal(this, d, &QKcpSocket::readyRead, msecs);
 }
 
 bool QKcpSocket::waitForBytesWritten(int msecs)
@@ -1355,11 +1362,7 @@ bool QKcpSocket::waitForBytesWritten(int msecs)
     Q_D(QKcpSocket);
     if (d->state == QAbstractSocket::UnconnectedState || bytesToWrite() == 0)
         return false;
-    bool written = false;
-    QMetaObject::Connection c = connect(this, &QKcpSocket::bytesWritten, this, [&written] { written = true; });
-    const bool ok = d->waitUntil(msecs, [&] { return written || d->state == QAbstractSocket::UnconnectedState; });
-    disconnect(c);
-    return ok && written;
+    return waitForSignal(this, d, &QKcpSocket::bytesWritten, msecs);
 }
 
 bool QKcpSocket::waitForDisconnected(int msecs)
