@@ -87,6 +87,8 @@ void QKcpConfig::setIdleTimeout(int ms) { d->session.idleTimeout = clampU(ms, 0,
 int QKcpConfig::connectTimeout() const { return static_cast<int>(d->session.connectTimeout); }
 void QKcpConfig::setConnectTimeout(int ms) { d->session.connectTimeout = clampU(ms, 1, 3600000); }
 
+bool QKcpConfig::ackNoDelay() const { return d->session.ackNoDelay; }
+void QKcpConfig::setAckNoDelay(bool on) { d->session.ackNoDelay = on; }
 bool QKcpConfig::redundantRetransmits() const { return d->session.redundantRetransmits; }
 void QKcpConfig::setRedundantRetransmits(bool on) { d->session.redundantRetransmits = on; }
 

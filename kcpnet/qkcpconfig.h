@@ -28,6 +28,7 @@ class Q_KCPNET_EXPORT QKcpConfig
     Q_PROPERTY(int minimumRto READ minimumRto WRITE setMinimumRto)
     Q_PROPERTY(int deadLink READ deadLink WRITE setDeadLink)
     Q_PROPERTY(bool redundantRetransmits READ redundantRetransmits WRITE setRedundantRetransmits)
+    Q_PROPERTY(bool ackNoDelay READ ackNoDelay WRITE setAckNoDelay)
     Q_PROPERTY(int keepAliveInterval READ keepAliveInterval WRITE setKeepAliveInterval)
     Q_PROPERTY(int peerTimeout READ peerTimeout WRITE setPeerTimeout)
     Q_PROPERTY(int idleTimeout READ idleTimeout WRITE setIdleTimeout)
@@ -87,6 +88,10 @@ public:
     // no longer costs another, longer RTO. On in Fast and Turbo, off in Normal.
     bool redundantRetransmits() const;
     void setRedundantRetransmits(bool on);
+    // ACKs go out at once (default, lowest RTT) or with the next interval tick, batched (ikcp's and kcp-go's
+    // default; kcptun's --acknodelay turns theirs off). Applies live.
+    bool ackNoDelay() const;
+    void setAckNoDelay(bool on);
 
     // Session timers (ms); 0 disables keepalive / idle timeout.
     int keepAliveInterval() const;

@@ -733,6 +733,7 @@ void QKcpSocketPrivate::applyLiveConfig()
     e->setWindowSize(c.sendWindow, c.receiveWindow);
     e->setDeadLink(c.deadLink);
     e->setRedundantRetransmits(c.redundantRetransmits);
+    e->setAckNoDelay(c.ackNoDelay);
 }
 
 bool QKcpSocketPrivate::pollTransport(int msecs)

@@ -1385,8 +1385,11 @@ void tst_QKcpSocket::liveConfigChange()
     QKcpConfig small = a.config();
     small.setSendWindow(16);
     small.setNoDelay(false);
+    small.setAckNoDelay(false); // ACKs batched per tick, as ikcp/kcp-go do by default
     a.setConfig(small);
     QCOMPARE(a.config().sendWindow(), 16);
+    QVERIFY(!a.config().ackNoDelay());
+    QVERIFY(a.config() != makeConfig());
     QVERIFY(a.statistics().congestionWindow <= 16);
     QCOMPARE(a.statistics().rto >= 30, true);
     // Still a working connection, now limited to 16 segments in flight.
