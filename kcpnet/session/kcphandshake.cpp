@@ -2,45 +2,40 @@
 #include "kcphandshake.h"
 
 #include "kcpchecksum.h"
+#include "kcpcrypto.h"
 #include "kcpsegment.h"
 
 #include <cstring>
-#include <random>
 
 namespace kcpnet {
 
-namespace {
-
-void randomBytes(std::uint8_t *out, std::size_t n)
-{
-    std::random_device rd; // the OS entropy source on Linux
-    for (std::size_t i = 0; i < n; i += 4) {
-        const std::uint32_t v = rd();
-        for (std::size_t k = 0; k < 4 && i + k < n; ++k)
-            out[i + k] = static_cast<std::uint8_t>(v >> (8 * k));
-    }
-}
-
-} // namespace
-
 KcpHandshakeResponder::KcpHandshakeResponder(const Settings &settings)
-    : m_settings(settings)
 {
-    randomBytes(m_key, sizeof m_key);
-    randomBytes(reinterpret_cast<std::uint8_t *>(&m_convState), sizeof m_convState);
+    setSettings(settings);
+    kcpRandomBytes(m_key, sizeof m_key);
+    kcpRandomBytes(reinterpret_cast<std::uint8_t *>(&m_convState), sizeof m_convState);
 }
 
 KcpHandshakeResponder::KcpHandshakeResponder(const Settings &settings, const std::uint8_t key[16])
-    : m_settings(settings)
 {
+    setSettings(settings);
     std::memcpy(m_key, key, sizeof m_key);
     m_convState = 0x9e3779b97f4a7c15ull;
 }
 
-std::uint64_t KcpHandshakeResponder::cookie(const KcpPeerAddress &from, std::uint64_t nonce, std::uint32_t conv,
-                                            std::uint32_t issued) const noexcept
+void KcpHandshakeResponder::setSettings(const Settings &s)
 {
-    std::uint8_t msg[16 + 2 + 8 + 4 + 4 + 1];
+    m_settings = s;
+    if (isSecure())
+        m_macKey = kcpHandshakeKey(m_settings.security->psk);
+    else
+        m_macKey.fill(0);
+}
+
+std::uint64_t KcpHandshakeResponder::cookie(const KcpPeerAddress &from, std::uint64_t nonce, std::uint32_t conv,
+                                            std::uint32_t issued, const std::uint8_t *secureFields) const noexcept
+{
+    std::uint8_t msg[16 + 2 + 8 + 4 + 4 + 1 + 1 + 2 * kSessionSecureRandomSize];
     std::memcpy(msg, from.ip.data(), 16);
     kcpPutU16(msg + 16, from.port);
     kcpPutU32(msg + 18, static_cast<std::uint32_t>(nonce));
@@ -48,6 +43,9 @@ std::uint64_t KcpHandshakeResponder::cookie(const KcpPeerAddress &from, std::uin
     kcpPutU32(msg + 26, conv);
     kcpPutU32(msg + 30, issued);
     msg[34] = kSessionVersion;
+    if (!secureFields)
+        return sipHash24(m_key, msg, 35);
+    std::memcpy(msg + 35, secureFields, sizeof msg - 35); // cipher, client random, server random
     return sipHash24(m_key, msg, sizeof msg);
 }
 
@@ -89,10 +87,166 @@ std::size_t KcpHandshakeResponder::encodeRefusal(std::uint64_t nonce, std::uint8
     return encodeReject(r, out);
 }
 
+KcpHandshakeResponder::Outcome KcpHandshakeResponder::reject(SessionRejectReason reason, std::uint64_t nonce)
+{
+    Outcome out;
+    SessionReject r;
+    r.reason = static_cast<std::uint8_t>(reason);
+    r.nonce = nonce;
+    out.replySize = encodeReject(r, out.reply);
+    out.action = Action::Reply;
+    if (reason == SessionRejectReason::Authentication)
+        ++m_counters.authFailures; // every handled datagram is counted once
+    else
+        ++m_counters.rejects;
+    return out;
+}
+
+KcpHandshakeResponder::Outcome KcpHandshakeResponder::handleHello(const std::uint8_t *data, std::size_t n,
+                                                                  const KcpPeerAddress &from, std::uint32_t now)
+{
+    Outcome out;
+    SessionHello h;
+    if (!decodeHello(data, n, h)) {
+        ++m_counters.malformed;
+        return out;
+    }
+    if (h.version != kSessionVersion)
+        return reject(SessionRejectReason::Version, h.nonce);
+    if (((h.flags & kSessionFlagStream) != 0) != m_settings.streamMode)
+        return reject(SessionRejectReason::Mode, h.nonce);
+    const bool secure = (h.flags & kSessionFlagSecure) != 0;
+    if (secure != isSecure())
+        return reject(SessionRejectReason::Security, h.nonce);
+    if (secure) {
+        if (!sessionMacValid(data, n, m_macKey.data()))
+            return reject(SessionRejectReason::Authentication, h.nonce);
+        const auto cipher = static_cast<KcpCipherId>(h.cipher);
+        const bool offered = cipher == KcpCipherId::Aes256Gcm || cipher == KcpCipherId::ChaCha20Poly1305
+            || (cipher == KcpCipherId::Custom && m_settings.security->customFactory);
+        if (!offered)
+            return reject(SessionRejectReason::Cipher, h.nonce);
+    }
+    if (!m_accepting) {
+        ++m_counters.notAccepting;
+        return out;
+    }
+    SessionAccept a;
+    a.conv = newConv();
+    a.flags = h.flags;
+    a.nonce = h.nonce;
+    a.issued = now;
+    a.peerTimeoutMs = m_settings.peerTimeoutMs;
+    a.keepaliveMs = m_settings.keepaliveMs;
+    if (secure) {
+        a.cipher = h.cipher;
+        kcpRandomBytes(a.serverRandom, sizeof a.serverRandom);
+        std::uint8_t fields[1 + 2 * kSessionSecureRandomSize];
+        fields[0] = a.cipher;
+        std::memcpy(fields + 1, h.random, kSessionSecureRandomSize);
+        std::memcpy(fields + 1 + kSessionSecureRandomSize, a.serverRandom, kSessionSecureRandomSize);
+        a.cookie = cookie(from, h.nonce, a.conv, now, fields);
+        out.replySize = encodeAccept(a, out.reply, m_macKey.data(), h.random);
+    } else {
+        a.cookie = cookie(from, h.nonce, a.conv, now);
+        out.replySize = encodeAccept(a, out.reply);
+    }
+    out.action = Action::Reply;
+    ++m_counters.hellos;
+    return out;
+}
+
+bool KcpHandshakeResponder::seenConfirm(std::uint64_t nonce, std::uint32_t now)
+{
+    // Sessions are created once per HELLO nonce: a CONFIRM replayed after its session ended (within the cookie's
+    // lifetime) must not bring it back (in pre-shared-key mode it would reuse the session's keys and nonces).
+    // Only CONFIRMs that passed the cookie check (and the MAC) get here, so strangers cannot fill this map.
+    if (m_confirmed.size() > 64) {
+        for (auto it = m_confirmed.begin(); it != m_confirmed.end();) {
+            const std::int32_t age = kcpDiff(now, it->second);
+            if (age < 0 || static_cast<std::uint32_t>(age) > m_settings.cookieLifetimeMs)
+                it = m_confirmed.erase(it);
+            else
+                ++it;
+        }
+    }
+    return !m_confirmed.emplace(nonce, now).second;
+}
+
+KcpHandshakeResponder::Outcome KcpHandshakeResponder::handleConfirm(const std::uint8_t *data, std::size_t n,
+                                                                    const KcpPeerAddress &from, std::uint32_t now)
+{
+    Outcome out;
+    SessionConfirm c;
+    if (!decodeConfirm(data, n, c)) {
+        ++m_counters.malformed;
+        return out;
+    }
+    if (c.secure != isSecure()) {
+        ++m_counters.badCookies;
+        return out;
+    }
+    if (c.secure && !sessionMacValid(data, n, m_macKey.data())) {
+        ++m_counters.authFailures;
+        return out;
+    }
+    std::uint8_t fields[1 + 2 * kSessionSecureRandomSize];
+    if (c.secure) {
+        fields[0] = c.cipher;
+        std::memcpy(fields + 1, c.clientRandom, kSessionSecureRandomSize);
+        std::memcpy(fields + 1 + kSessionSecureRandomSize, c.serverRandom, kSessionSecureRandomSize);
+    }
+    const std::int32_t age = kcpDiff(now, c.issued);
+    if (c.cookie != cookie(from, c.nonce, c.conv, c.issued, c.secure ? fields : nullptr) || age < 0
+        || static_cast<std::uint32_t>(age) > m_settings.cookieLifetimeMs) {
+        ++m_counters.badCookies;
+        return out;
+    }
+    if (!m_accepting) {
+        ++m_counters.notAccepting;
+        return out;
+    }
+    if (seenConfirm(c.nonce, now)) {
+        ++m_counters.replayedConfirms;
+        return out;
+    }
+    ++m_counters.confirms;
+    out.action = Action::Accept;
+    out.conv = c.conv;
+    out.nonce = c.nonce;
+    out.secure = c.secure;
+    if (c.secure) {
+        out.secrets.cipher = static_cast<KcpCipherId>(c.cipher);
+        std::memcpy(out.secrets.clientRandom, c.clientRandom, kSessionSecureRandomSize);
+        std::memcpy(out.secrets.serverRandom, c.serverRandom, kSessionSecureRandomSize);
+        out.secrets.nonce = c.nonce;
+        out.secrets.conv = c.conv;
+    }
+    return out;
+}
+
 KcpHandshakeResponder::Outcome KcpHandshakeResponder::handle(const std::uint8_t *data, std::size_t size,
                                                              const KcpPeerAddress &from, std::uint32_t now)
 {
     Outcome out;
+    if (size >= 5 && data[4] == static_cast<std::uint8_t>(SessionPacketType::Sealed)) {
+        // A sealed datagram for a session we do not have (we restarted, or it timed out). Tell the client with a
+        // RESET it can authenticate, bound to that datagram's packet number. Never larger than what came in.
+        const std::uint32_t sealedConv = kcpGetU32(data);
+        if (!isSecure() || sealedConv == 0 || size < kSessionSecureResetSize) {
+            ++m_counters.ignored;
+            return out;
+        }
+        ++m_counters.unknownConv;
+        if (allowReset(now)) {
+            std::uint64_t pn = 0;
+            for (int k = 5; k >= 0; --k)
+                pn = (pn << 8) | data[5 + k];
+            out.replySize = encodeSecureReset(sealedConv, pn, m_macKey.data(), out.reply);
+            out.action = Action::Reply;
+        }
+        return out;
+    }
     const std::size_t n = sessionVerify(data, size);
     if (n == 0) {
         ++m_counters.checksum;
@@ -101,60 +255,13 @@ KcpHandshakeResponder::Outcome KcpHandshakeResponder::handle(const std::uint8_t 
     const std::uint32_t conv = kcpGetU32(data);
     const std::uint8_t type = data[4];
 
-    if (type == static_cast<std::uint8_t>(SessionPacketType::Hello)) {
-        SessionHello h;
-        if (!decodeHello(data, n, h)) {
-            ++m_counters.malformed;
-            return out;
-        }
-        if (h.version != kSessionVersion || ((h.flags & kSessionFlagStream) != 0) != m_settings.streamMode) {
-            SessionReject r;
-            r.reason = static_cast<std::uint8_t>(h.version != kSessionVersion ? SessionRejectReason::Version
-                                                                               : SessionRejectReason::Mode);
-            r.nonce = h.nonce;
-            out.replySize = encodeReject(r, out.reply);
-            out.action = Action::Reply;
-            ++m_counters.rejects;
-            return out;
-        }
-        if (!m_accepting) {
-            ++m_counters.notAccepting;
-            return out;
-        }
-        SessionAccept a;
-        a.conv = newConv();
-        a.flags = h.flags;
-        a.nonce = h.nonce;
-        a.issued = now;
-        a.cookie = cookie(from, h.nonce, a.conv, now);
-        a.peerTimeoutMs = m_settings.peerTimeoutMs;
-        a.keepaliveMs = m_settings.keepaliveMs;
-        out.replySize = encodeAccept(a, out.reply);
-        out.action = Action::Reply;
-        ++m_counters.hellos;
-        return out;
-    }
-
-    if (type == static_cast<std::uint8_t>(SessionPacketType::Confirm)) {
-        SessionConfirm c;
-        if (!decodeConfirm(data, n, c)) {
-            ++m_counters.malformed;
-            return out;
-        }
-        const std::int32_t age = kcpDiff(now, c.issued);
-        if (c.cookie != cookie(from, c.nonce, c.conv, c.issued) || age < 0
-            || static_cast<std::uint32_t>(age) > m_settings.cookieLifetimeMs) {
-            ++m_counters.badCookies;
-            return out;
-        }
-        if (!m_accepting) {
-            ++m_counters.notAccepting;
-            return out;
-        }
-        ++m_counters.confirms;
-        out.action = Action::Accept;
-        out.conv = c.conv;
-        out.nonce = c.nonce;
+    if (type == static_cast<std::uint8_t>(SessionPacketType::Hello))
+        return handleHello(data, n, from, now);
+    if (type == static_cast<std::uint8_t>(SessionPacketType::Confirm))
+        return handleConfirm(data, n, from, now);
+    if (isSecure()) {
+        // Unprotected session traffic cannot come from a peer with the key: never answered.
+        ++m_counters.ignored;
         return out;
     }
 

@@ -8,11 +8,14 @@
 // Qt-free; the caller supplies the peer address as 16 bytes (IPv4 mapped into IPv6) and a port.
 #pragma once
 
+#include "kcpsealer.h"
 #include "kcpsessionpacket.h"
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <unordered_map>
 
 namespace kcpnet {
 
@@ -25,7 +28,7 @@ struct KcpHandshakeCounters {
     std::uint64_t hellos = 0;         // valid HELLOs answered with ACCEPT
     std::uint64_t confirms = 0;       // CONFIRMs with a valid cookie
     std::uint64_t badCookies = 0;     // CONFIRMs with a forged, foreign or expired cookie
-    std::uint64_t rejects = 0;        // REJECTs sent (version / mode)
+    std::uint64_t rejects = 0;        // REJECTs sent (version / mode / security / cipher)
     std::uint64_t notAccepting = 0;   // HELLO/CONFIRM dropped while not accepting
     std::uint64_t checksum = 0;       // bad CRC32C or too short
     std::uint64_t malformed = 0;      // well-checksummed but not a valid packet
@@ -33,6 +36,8 @@ struct KcpHandshakeCounters {
     std::uint64_t resetsSent = 0;
     std::uint64_t resetsLimited = 0;  // RESETs not sent because of the rate limit
     std::uint64_t ignored = 0;        // stray packets that need no answer
+    std::uint64_t authFailures = 0;   // pre-shared-key mode: HELLO/CONFIRM whose MAC did not verify (HELLO: REJECT sent)
+    std::uint64_t replayedConfirms = 0; // a CONFIRM for a session that was already created once
 };
 
 class KcpHandshakeResponder
@@ -44,6 +49,8 @@ public:
         std::uint32_t keepaliveMs = 5000;
         std::uint32_t cookieLifetimeMs = 30000;
         std::uint32_t resetsPerSecond = 100;
+        // Pre-shared-key mode when set with a key: HELLOs must carry a valid MAC, sessions get sealing keys.
+        std::shared_ptr<const KcpSecurityConfig> security;
     };
 
     enum class Action {
@@ -56,6 +63,8 @@ public:
         Action action = Action::Drop;
         std::uint32_t conv = 0;
         std::uint64_t nonce = 0;
+        bool secure = false;
+        KcpHandshakeSecrets secrets; // secure Accept: what the session derives its keys from
         std::size_t replySize = 0;
         std::uint8_t reply[kSessionMaxControlSize] {};
     };
@@ -64,7 +73,7 @@ public:
     // Uses a fixed key instead of a random one (tests only).
     KcpHandshakeResponder(const Settings &settings, const std::uint8_t key[16]);
 
-    void setSettings(const Settings &s) { m_settings = s; }
+    void setSettings(const Settings &s);
     const Settings &settings() const noexcept { return m_settings; }
     // While not accepting, HELLOs and CONFIRMs are dropped silently (clients keep retrying until they time out).
     void setAccepting(bool accepting) { m_accepting = accepting; }
@@ -78,14 +87,21 @@ public:
     const KcpHandshakeCounters &counters() const noexcept { return m_counters; }
 
 private:
-    std::uint64_t cookie(const KcpPeerAddress &from, std::uint64_t nonce, std::uint32_t conv,
-                         std::uint32_t issued) const noexcept;
+    std::uint64_t cookie(const KcpPeerAddress &from, std::uint64_t nonce, std::uint32_t conv, std::uint32_t issued,
+                         const std::uint8_t *secureFields = nullptr) const noexcept;
+    bool isSecure() const noexcept { return m_settings.security && !m_settings.security->psk.empty(); }
+    Outcome handleHello(const std::uint8_t *data, std::size_t n, const KcpPeerAddress &from, std::uint32_t now);
+    Outcome handleConfirm(const std::uint8_t *data, std::size_t n, const KcpPeerAddress &from, std::uint32_t now);
+    Outcome reject(SessionRejectReason reason, std::uint64_t nonce);
+    bool seenConfirm(std::uint64_t nonce, std::uint32_t now);
     bool allowReset(std::uint32_t now);
     std::uint32_t newConv();
 
     Settings m_settings;
     KcpHandshakeCounters m_counters;
     std::uint8_t m_key[16] {};
+    std::array<std::uint8_t, 32> m_macKey {}; // pre-shared-key mode: authenticates the handshake
+    std::unordered_map<std::uint64_t, std::uint32_t> m_confirmed; // nonce -> when: CONFIRMs already honoured
     std::uint64_t m_convState = 0;
     std::uint32_t m_resetWindowStart = 0;
     std::uint32_t m_resetsInWindow = 0;

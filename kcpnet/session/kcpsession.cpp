@@ -22,6 +22,13 @@ std::vector<std::uint8_t> &scratch()
     return buffer;
 }
 
+// Opened (decrypted) datagrams: separate from scratch(), because processing one may send (ACKs) while it is read.
+std::vector<std::uint8_t> &openScratch()
+{
+    thread_local std::vector<std::uint8_t> buffer(2048);
+    return buffer;
+}
+
 std::uint64_t randomNonce()
 {
     thread_local std::mt19937_64 gen([] {
@@ -76,9 +83,35 @@ KcpSession::KcpSession(Role role, const KcpSessionConfig &config, KcpSessionHand
     , m_handler(handler)
     , m_role(role)
 {
+    if (m_config.isSecure())
+        m_macKey = kcpHandshakeKey(m_config.security->psk);
 }
 
-KcpSession::~KcpSession() = default;
+KcpSession::~KcpSession()
+{
+    kcpSecureZero(m_macKey.data(), m_macKey.size());
+}
+
+bool KcpSession::startSealing(const KcpHandshakeSecrets &secrets)
+{
+    m_sealer = std::make_unique<KcpSealer>();
+    if (!m_sealer->init(*m_config.security, secrets, m_role == Role::Client)) {
+        m_sealer.reset();
+        return false;
+    }
+    return true;
+}
+
+void KcpSession::sendProtected(const std::uint8_t *payload, std::size_t size)
+{
+    std::vector<std::uint8_t> &buf = scratch();
+    const std::size_t need = size + m_sealer->overhead();
+    if (buf.size() < need)
+        buf.resize(need);
+    const std::size_t n = m_sealer->seal(m_conv, payload, size, buf.data());
+    if (n)
+        m_handler->sessionSend(buf.data(), n);
+}
 
 void KcpSession::configureEngine(KcpEngine &engine, const KcpSessionConfig &c)
 {
@@ -106,6 +139,10 @@ void KcpSession::createEngine(std::uint32_t conv)
             else
                 m_handler->sessionSend(data, size);
         });
+    } else if (m_sealer) {
+        m_engine = std::make_unique<KcpEngine>(conv, [this](const std::uint8_t *data, std::size_t size) {
+            sendProtected(data, size);
+        });
     } else {
         m_engine = std::make_unique<KcpEngine>(conv, [this](const std::uint8_t *data, std::size_t size) {
             std::vector<std::uint8_t> &buf = scratch();
@@ -118,6 +155,8 @@ void KcpSession::createEngine(std::uint32_t conv)
     configureEngine(*m_engine, m_config);
     if (m_transform)
         m_engine->setMtu(m_engine->mtu() - static_cast<std::uint32_t>(m_transform->overhead()));
+    if (m_sealer) // header and tag instead of the CRC32C trailer
+        m_engine->setMtu(m_config.mtu - static_cast<std::uint32_t>(m_sealer->overhead()));
 }
 
 void KcpSession::setTransform(std::unique_ptr<KcpPacketTransform> transform)
@@ -129,7 +168,11 @@ void KcpSession::setTransform(std::unique_ptr<KcpPacketTransform> transform)
 
 void KcpSession::sendControl(const std::uint8_t *data, std::size_t size)
 {
-    m_handler->sessionSend(data, size);
+    // Encoders produce protocol-v1 packets with their CRC32C trailer; once keys exist they are sealed instead.
+    if (m_sealer)
+        sendProtected(data, size - kSessionTrailerSize);
+    else
+        m_handler->sessionSend(data, size);
 }
 
 void KcpSession::sendBare(SessionPacketType type)
@@ -143,8 +186,13 @@ void KcpSession::sendHello()
     SessionHello h;
     h.flags = m_config.streamMode ? kSessionFlagStream : 0;
     h.nonce = m_nonce;
+    if (m_config.isSecure()) {
+        h.flags |= kSessionFlagSecure;
+        h.cipher = static_cast<std::uint8_t>(m_config.security->cipher);
+        std::memcpy(h.random, m_clientRandom, sizeof h.random);
+    }
     std::uint8_t buf[kSessionMaxControlSize];
-    sendControl(buf, encodeHello(h, buf));
+    m_handler->sessionSend(buf, encodeHello(h, buf, m_macKey.data()));
 }
 
 void KcpSession::sendConfirm()
@@ -154,8 +202,14 @@ void KcpSession::sendConfirm()
     c.nonce = m_nonce;
     c.issued = m_cookieIssued;
     c.cookie = m_cookie;
+    if (m_sealer) {
+        c.secure = true;
+        c.cipher = static_cast<std::uint8_t>(m_config.security->cipher);
+        std::memcpy(c.clientRandom, m_clientRandom, sizeof c.clientRandom);
+        std::memcpy(c.serverRandom, m_serverRandom, sizeof c.serverRandom);
+    }
     std::uint8_t buf[kSessionMaxControlSize];
-    sendControl(buf, encodeConfirm(c, buf));
+    m_handler->sessionSend(buf, encodeConfirm(c, buf, m_macKey.data())); // never sealed: the server has no keys yet
 }
 
 std::uint32_t KcpSession::retryInterval() const noexcept
@@ -185,16 +239,24 @@ void KcpSession::connect(std::uint32_t now)
     }
     m_state = KcpSessionState::Connecting;
     m_nonce = randomNonce();
+    if (m_config.isSecure())
+        kcpRandomBytes(m_clientRandom, sizeof m_clientRandom);
     m_startedAt = now;
     m_retryStep = kHelloRetryFirst;
     m_nextRetry = now + m_retryStep;
     sendHello();
 }
 
-void KcpSession::acceptConfirmed(std::uint32_t conv, std::uint32_t now)
+void KcpSession::acceptConfirmed(std::uint32_t conv, std::uint32_t now, const KcpHandshakeSecrets *secrets)
 {
     if (m_state != KcpSessionState::Unconnected || m_role != Role::Server)
         return;
+    m_conv = conv;
+    if (m_config.isSecure() && (!secrets || !startSealing(*secrets))) {
+        ++m_drops.authentication;
+        finish(KcpCloseReason::Rejected); // nothing is sent: without keys we cannot say anything authentic
+        return;
+    }
     createEngine(conv);
     m_state = KcpSessionState::Connected;
     m_startedAt = now;
@@ -268,11 +330,96 @@ void KcpSession::input(const std::uint8_t *data, std::size_t size, std::uint32_t
         }
         return;
     }
+    if (m_config.isSecure()) {
+        inputSecure(data, size, now);
+        return;
+    }
     const std::size_t n = sessionVerify(data, size);
     if (n == 0) {
         ++m_drops.checksum;
         return;
     }
+    inputPayload(data, n, now);
+}
+
+void KcpSession::inputSecure(const std::uint8_t *data, std::size_t size, std::uint32_t now)
+{
+    if (size >= kSealedHeaderSize && data[4] == static_cast<std::uint8_t>(SessionPacketType::Sealed)) {
+        if (!m_sealer) {
+            ++m_drops.unexpected;
+            return;
+        }
+        if (kcpGetU32(data) != m_conv) {
+            ++m_drops.wrongConv;
+            return;
+        }
+        std::vector<std::uint8_t> &buf = openScratch();
+        if (buf.size() < size)
+            buf.resize(size);
+        std::size_t n = 0;
+        switch (m_sealer->open(data, size, buf.data(), &n)) {
+        case KcpSealer::OpenResult::Ok:
+            if (n < 5 || kcpGetU32(buf.data()) != m_conv) {
+                ++m_drops.malformed; // authentic, so the peer is broken rather than hostile
+                return;
+            }
+            inputPayload(buf.data(), n, now);
+            return;
+        case KcpSealer::OpenResult::Replayed:
+            ++m_drops.replayed;
+            return;
+        case KcpSealer::OpenResult::Unauthentic:
+            ++m_drops.authentication;
+            return;
+        case KcpSealer::OpenResult::Malformed:
+            ++m_drops.malformed;
+            return;
+        }
+        return;
+    }
+    // Unsealed: only the handshake answers (authenticated by MAC, or bound to our nonce) and the stateless
+    // server's authenticated RESET can be genuine.
+    const std::size_t n = sessionVerify(data, size);
+    if (n == 0) {
+        ++m_drops.checksum;
+        return;
+    }
+    const std::uint8_t type = data[4];
+    if (type == static_cast<std::uint8_t>(SessionPacketType::Reject)) {
+        inputPayload(data, n, now);
+        return;
+    }
+    if (type == static_cast<std::uint8_t>(SessionPacketType::Accept) && m_state == KcpSessionState::Connecting) {
+        if (!sessionMacValid(data, n, m_macKey.data(), m_clientRandom)) {
+            ++m_drops.authentication;
+            return;
+        }
+        inputPayload(data, n, now);
+        return;
+    }
+    std::uint64_t pn = 0;
+    if (type == static_cast<std::uint8_t>(SessionPacketType::Reset) && decodeSecureReset(data, n, pn)) {
+        if (!sessionMacValid(data, n, m_macKey.data())) {
+            ++m_drops.authentication;
+            return;
+        }
+        // The server has no session for a datagram we sent after it had confirmed ours: it restarted or timed us
+        // out. Older packet numbers are the harmless race of data overtaking CONFIRM, or a recorded RESET.
+        if (m_role != Role::Client || !m_sealer || kcpGetU32(data) != m_conv || m_confirmPending
+            || pn < m_pnAtConfirm || pn >= m_sealer->nextSendPacketNumber()
+            || (m_state != KcpSessionState::Connected && m_state != KcpSessionState::Closing)) {
+            ++m_drops.unexpected;
+            return;
+        }
+        finish(m_state == KcpSessionState::Closing && m_finSent ? KcpCloseReason::LocalClose
+                                                                 : KcpCloseReason::PeerReset);
+        return;
+    }
+    ++m_drops.authentication; // unprotected session traffic is never accepted in this mode
+}
+
+void KcpSession::inputPayload(const std::uint8_t *data, std::size_t n, std::uint32_t now)
+{
     const std::uint32_t conv = kcpGetU32(data);
     const std::uint8_t type = data[4];
 
@@ -303,6 +450,20 @@ void KcpSession::input(const std::uint8_t *data, std::size_t size, std::uint32_t
         if (a.nonce != m_nonce) {
             ++m_drops.unexpected;
             return;
+        }
+        if (m_config.isSecure()) {
+            KcpHandshakeSecrets secrets;
+            secrets.cipher = m_config.security->cipher;
+            std::memcpy(secrets.clientRandom, m_clientRandom, sizeof secrets.clientRandom);
+            std::memcpy(secrets.serverRandom, a.serverRandom, sizeof secrets.serverRandom);
+            secrets.nonce = m_nonce;
+            secrets.conv = a.conv;
+            std::memcpy(m_serverRandom, a.serverRandom, sizeof m_serverRandom);
+            m_conv = a.conv;
+            if (a.cipher != static_cast<std::uint8_t>(secrets.cipher) || !startSealing(secrets)) {
+                ++m_drops.malformed;
+                return;
+            }
         }
         createEngine(a.conv);
         m_cookie = a.cookie;
@@ -363,8 +524,11 @@ void KcpSession::input(const std::uint8_t *data, std::size_t size, std::uint32_t
 
 void KcpSession::markConfirmed(std::uint32_t now)
 {
-    if (m_confirmPending)
+    if (m_confirmPending) {
         m_confirmedAt = now;
+        if (m_sealer)
+            m_pnAtConfirm = m_sealer->nextSendPacketNumber();
+    }
     m_confirmPending = false;
 }
 

@@ -9,8 +9,10 @@
 
 #include "kcpengine.h"
 #include "kcppackettransform.h"
+#include "kcpsealer.h"
 #include "kcpsessionpacket.h"
 
+#include <array>
 #include <cstdint>
 #include <memory>
 
@@ -46,6 +48,11 @@ struct KcpSessionConfig {
     // unacknowledged (peerTimeout), through dead link, or through idleTimeout.
     bool plain = false;
     std::uint32_t conv = 0; // plain-mode client conversation id; 0 = random
+
+    // Pre-shared-key mode (session protocol only) when set with a non-empty key: the handshake is authenticated
+    // and every later datagram is sealed with an AEAD (kcpsealer.h, docs/PROTOCOL.md).
+    std::shared_ptr<const KcpSecurityConfig> security;
+    bool isSecure() const noexcept { return !plain && security && !security->psk.empty(); }
 };
 
 enum class KcpSessionState : std::uint8_t {
@@ -78,6 +85,8 @@ struct KcpSessionDrops {
     std::uint64_t wrongConv = 0;    // conv is not this session's
     std::uint64_t malformed = 0;    // bad control packet, or KCP input rejected as malformed
     std::uint64_t unexpected = 0;   // valid packet that makes no sense in the current state
+    std::uint64_t authentication = 0; // pre-shared-key mode: tag/MAC did not verify, or an unprotected packet
+    std::uint64_t replayed = 0;       // pre-shared-key mode: a datagram already received (or too old)
 };
 
 class KcpSessionHandler
@@ -116,7 +125,8 @@ public:
     // Client: start the handshake (sends HELLO).
     void connect(std::uint32_t now);
     // Server: the handshake was verified (see KcpHandshakeResponder); the session exists from now on.
-    void acceptConfirmed(std::uint32_t conv, std::uint32_t now);
+    // Pre-shared-key mode needs the handshake's secrets (KcpHandshakeResponder::Outcome::secrets).
+    void acceptConfirmed(std::uint32_t conv, std::uint32_t now, const KcpHandshakeSecrets *secrets = nullptr);
     // Server, plain mode: a well-formed KCP datagram for `conv` arrived from a new peer.
     void acceptPlain(std::uint32_t conv, std::uint32_t now);
     // Plain mode: feeds KCP datagrams already decoded by the transform (server: the datagram that created us).
@@ -152,6 +162,8 @@ public:
     KcpEngine *engine() noexcept { return m_engine.get(); }
     const KcpEngine *engine() const noexcept { return m_engine.get(); }
     const KcpSessionDrops &drops() const noexcept { return m_drops; }
+    // Pre-shared-key mode: the packet protection (nullptr before the handshake, or without a key).
+    const KcpSealer *sealer() const noexcept { return m_sealer.get(); }
     std::uint32_t lastReceive() const noexcept { return m_lastReceive; }
     std::uint32_t handshakeRtt() const noexcept { return m_handshakeRtt; }
     std::uint32_t keepaliveRtt() const noexcept { return m_pingRtt; }
@@ -163,6 +175,10 @@ public:
 
 private:
     void sendControl(const std::uint8_t *data, std::size_t size);
+    void sendProtected(const std::uint8_t *payload, std::size_t size);
+    void inputSecure(const std::uint8_t *data, std::size_t size, std::uint32_t now);
+    void inputPayload(const std::uint8_t *data, std::size_t n, std::uint32_t now);
+    bool startSealing(const KcpHandshakeSecrets &secrets);
     void sendBare(SessionPacketType type);
     void sendHello();
     void sendConfirm();
@@ -181,6 +197,11 @@ private:
     KcpSessionHandler *m_handler;
     std::unique_ptr<KcpEngine> m_engine;
     std::unique_ptr<KcpPacketTransform> m_transform;
+    std::unique_ptr<KcpSealer> m_sealer;
+    std::array<std::uint8_t, 32> m_macKey {};
+    std::uint8_t m_clientRandom[kSessionRandomSize] {};
+    std::uint8_t m_serverRandom[kSessionRandomSize] {};
+    std::uint64_t m_pnAtConfirm = 0; // client: our first packet number after the server confirmed the session
     KcpSessionDrops m_drops;
     std::uint64_t m_nonce = 0;
     std::uint64_t m_cookie = 0;

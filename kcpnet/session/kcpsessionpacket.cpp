@@ -2,6 +2,7 @@
 #include "kcpsessionpacket.h"
 
 #include "kcpchecksum.h"
+#include "kcpcrypto.h"
 #include "kcpsegment.h"
 
 #include <cstring>
@@ -33,6 +34,30 @@ bool isType(const std::uint8_t *p, std::size_t n, std::size_t expected, SessionP
     return n == expected && p[4] == static_cast<std::uint8_t>(type);
 }
 
+// Secure handshake layouts: where the MAC sits (it covers everything before it, after a label and, for ACCEPT,
+// the client's random).
+constexpr std::size_t kHelloMacAt = 38;
+constexpr std::size_t kAcceptMacAt = 54;
+constexpr std::size_t kConfirmMacAt = 61;
+constexpr std::size_t kResetMacAt = 12;
+
+void computeMac(const std::uint8_t *key, const char *label, const std::uint8_t *extra, std::size_t extraSize,
+                const std::uint8_t *p, std::size_t n, std::uint8_t mac[kSessionSecureMacSize])
+{
+    std::uint8_t full[32];
+    kcpHmacSha256(key, 32, reinterpret_cast<const std::uint8_t *>(label), std::strlen(label), extra, extraSize, p, n,
+                  full);
+    std::memcpy(mac, full, kSessionSecureMacSize);
+}
+
+bool macMatches(const std::uint8_t *key, const char *label, const std::uint8_t *extra, std::size_t extraSize,
+                const std::uint8_t *p, std::size_t macAt)
+{
+    std::uint8_t mac[kSessionSecureMacSize];
+    computeMac(key, label, extra, extraSize, p, macAt, mac);
+    return kcpSecureEqual(mac, p + macAt, sizeof mac);
+}
+
 } // namespace
 
 std::size_t sessionVerify(const std::uint8_t *data, std::size_t size) noexcept
@@ -49,29 +74,46 @@ std::size_t sessionSeal(std::uint8_t *data, std::size_t size) noexcept
     return size + kSessionTrailerSize;
 }
 
-std::size_t encodeHello(const SessionHello &h, std::uint8_t *out) noexcept
+std::size_t encodeHello(const SessionHello &h, std::uint8_t *out, const std::uint8_t *macKey) noexcept
 {
-    std::memset(out, 0, kSessionHelloSize);
+    const bool secure = (h.flags & kSessionFlagSecure) != 0;
+    const std::size_t size = secure ? kSessionSecureHelloSize : kSessionHelloSize;
+    std::memset(out, 0, size);
     head(out, 0, SessionPacketType::Hello);
     kcpPutU32(out + 5, kSessionMagic);
     out[9] = h.version;
     out[10] = h.flags;
     putU64(out + 13, h.nonce);
-    return sessionSeal(out, kSessionHelloSize - kSessionTrailerSize);
+    if (secure) {
+        out[21] = h.cipher;
+        std::memcpy(out + 22, h.random, kSessionSecureRandomSize);
+        if (macKey)
+            computeMac(macKey, "kcpnet hello", nullptr, 0, out, kHelloMacAt, out + kHelloMacAt);
+    }
+    return sessionSeal(out, size - kSessionTrailerSize);
 }
 
 bool decodeHello(const std::uint8_t *p, std::size_t n, SessionHello &h) noexcept
 {
-    if (!isType(p, n, kSessionHelloSize - kSessionTrailerSize, SessionPacketType::Hello) || kcpGetU32(p) != 0
-        || kcpGetU32(p + 5) != kSessionMagic)
+    if (n < 5 || p[4] != static_cast<std::uint8_t>(SessionPacketType::Hello)
+        || (n != kSessionHelloSize - kSessionTrailerSize && n != kSessionSecureHelloSize - kSessionTrailerSize)
+        || kcpGetU32(p) != 0 || kcpGetU32(p + 5) != kSessionMagic)
         return false;
     h.version = p[9];
     h.flags = p[10];
     h.nonce = getU64(p + 13);
+    const bool secure = (h.flags & kSessionFlagSecure) != 0;
+    if (secure != (n == kSessionSecureHelloSize - kSessionTrailerSize))
+        return false;
+    if (secure) {
+        h.cipher = p[21];
+        std::memcpy(h.random, p + 22, kSessionSecureRandomSize);
+    }
     return true;
 }
 
-std::size_t encodeAccept(const SessionAccept &a, std::uint8_t *out) noexcept
+std::size_t encodeAccept(const SessionAccept &a, std::uint8_t *out, const std::uint8_t *macKey,
+                         const std::uint8_t *clientRandom) noexcept
 {
     std::size_t i = head(out, a.conv, SessionPacketType::Accept);
     out[i++] = a.version;
@@ -88,13 +130,28 @@ std::size_t encodeAccept(const SessionAccept &a, std::uint8_t *out) noexcept
     i += 4;
     kcpPutU32(out + i, a.keepaliveMs);
     i += 4;
+    if (a.flags & kSessionFlagSecure) {
+        out[i++] = a.cipher;
+        std::memcpy(out + i, a.serverRandom, kSessionSecureRandomSize);
+        i += kSessionSecureRandomSize;
+        if (macKey && clientRandom)
+            computeMac(macKey, "kcpnet accept", clientRandom, kSessionSecureRandomSize, out, i, out + i);
+        i += kSessionSecureMacSize;
+    }
     return sessionSeal(out, i);
 }
 
 bool decodeAccept(const std::uint8_t *p, std::size_t n, SessionAccept &a) noexcept
 {
-    if (!isType(p, n, kSessionAcceptSize - kSessionTrailerSize, SessionPacketType::Accept))
+    if (n < 7 || p[4] != static_cast<std::uint8_t>(SessionPacketType::Accept))
         return false;
+    const bool secure = (p[6] & kSessionFlagSecure) != 0;
+    if (n != (secure ? kSessionSecureAcceptSize : kSessionAcceptSize) - kSessionTrailerSize)
+        return false;
+    if (secure) {
+        a.cipher = p[37];
+        std::memcpy(a.serverRandom, p + 38, kSessionSecureRandomSize);
+    }
     a.conv = kcpGetU32(p);
     a.version = p[5];
     a.flags = p[6];
@@ -106,7 +163,7 @@ bool decodeAccept(const std::uint8_t *p, std::size_t n, SessionAccept &a) noexce
     return a.conv != 0;
 }
 
-std::size_t encodeConfirm(const SessionConfirm &c, std::uint8_t *out) noexcept
+std::size_t encodeConfirm(const SessionConfirm &c, std::uint8_t *out, const std::uint8_t *macKey) noexcept
 {
     std::size_t i = head(out, c.conv, SessionPacketType::Confirm);
     out[i++] = 0;
@@ -118,13 +175,32 @@ std::size_t encodeConfirm(const SessionConfirm &c, std::uint8_t *out) noexcept
     i += 4;
     putU64(out + i, c.cookie);
     i += 8;
+    if (c.secure) {
+        out[5] = kSessionFlagSecure;
+        out[i++] = c.cipher;
+        std::memcpy(out + i, c.clientRandom, kSessionSecureRandomSize);
+        i += kSessionSecureRandomSize;
+        std::memcpy(out + i, c.serverRandom, kSessionSecureRandomSize);
+        i += kSessionSecureRandomSize;
+        if (macKey)
+            computeMac(macKey, "kcpnet confirm", nullptr, 0, out, i, out + i);
+        i += kSessionSecureMacSize;
+    }
     return sessionSeal(out, i);
 }
 
 bool decodeConfirm(const std::uint8_t *p, std::size_t n, SessionConfirm &c) noexcept
 {
-    if (!isType(p, n, kSessionConfirmSize - kSessionTrailerSize, SessionPacketType::Confirm))
+    if (n < 6 || p[4] != static_cast<std::uint8_t>(SessionPacketType::Confirm))
         return false;
+    c.secure = (p[5] & kSessionFlagSecure) != 0;
+    if (n != (c.secure ? kSessionSecureConfirmSize : kSessionConfirmSize) - kSessionTrailerSize)
+        return false;
+    if (c.secure) {
+        c.cipher = p[28];
+        std::memcpy(c.clientRandom, p + 29, kSessionSecureRandomSize);
+        std::memcpy(c.serverRandom, p + 45, kSessionSecureRandomSize);
+    }
     c.conv = kcpGetU32(p);
     c.nonce = getU64(p + 8);
     c.issued = kcpGetU32(p + 16);
@@ -189,6 +265,52 @@ bool decodeReset(const std::uint8_t *p, std::size_t n, SessionResetReason &reaso
     return true;
 }
 
+std::size_t encodeSecureReset(std::uint32_t conv, std::uint64_t packetNumber, const std::uint8_t *macKey,
+                              std::uint8_t *out) noexcept
+{
+    std::size_t i = head(out, conv, SessionPacketType::Reset);
+    out[i++] = static_cast<std::uint8_t>(SessionResetReason::UnknownConv);
+    for (int k = 0; k < 6; ++k)
+        out[i++] = static_cast<std::uint8_t>(packetNumber >> (8 * k));
+    computeMac(macKey, "kcpnet reset", nullptr, 0, out, i, out + i);
+    i += kSessionSecureMacSize;
+    return sessionSeal(out, i);
+}
+
+bool decodeSecureReset(const std::uint8_t *p, std::size_t n, std::uint64_t &packetNumber) noexcept
+{
+    if (!isType(p, n, kSessionSecureResetSize - kSessionTrailerSize, SessionPacketType::Reset)
+        || p[5] != static_cast<std::uint8_t>(SessionResetReason::UnknownConv))
+        return false;
+    packetNumber = 0;
+    for (int k = 5; k >= 0; --k)
+        packetNumber = (packetNumber << 8) | p[6 + k];
+    return true;
+}
+
+bool sessionMacValid(const std::uint8_t *p, std::size_t n, const std::uint8_t *macKey,
+                     const std::uint8_t *clientRandom) noexcept
+{
+    if (!macKey || n < 5)
+        return false;
+    switch (static_cast<SessionPacketType>(p[4])) {
+    case SessionPacketType::Hello:
+        return n == kSessionSecureHelloSize - kSessionTrailerSize
+            && macMatches(macKey, "kcpnet hello", nullptr, 0, p, kHelloMacAt);
+    case SessionPacketType::Accept:
+        return n == kSessionSecureAcceptSize - kSessionTrailerSize && clientRandom
+            && macMatches(macKey, "kcpnet accept", clientRandom, kSessionSecureRandomSize, p, kAcceptMacAt);
+    case SessionPacketType::Confirm:
+        return n == kSessionSecureConfirmSize - kSessionTrailerSize
+            && macMatches(macKey, "kcpnet confirm", nullptr, 0, p, kConfirmMacAt);
+    case SessionPacketType::Reset:
+        return n == kSessionSecureResetSize - kSessionTrailerSize
+            && macMatches(macKey, "kcpnet reset", nullptr, 0, p, kResetMacAt);
+    default:
+        return false;
+    }
+}
+
 const char *sessionPacketTypeName(std::uint8_t type) noexcept
 {
     switch (type) {
@@ -220,6 +342,8 @@ const char *sessionPacketTypeName(std::uint8_t type) noexcept
         return "FIN_ACK";
     case 0xC3:
         return "RESET";
+    case 0xD1:
+        return "SEALED";
     default:
         return "unknown";
     }

@@ -28,15 +28,24 @@ enum class SessionPacketType : std::uint8_t {
     Fin = 0xC1,       // all my data was acknowledged; I am closing
     FinAck = 0xC2,    // FIN received
     Reset = 0xC3,     // the session is gone (abort, unknown conv, error), with a reason
+    Sealed = 0xD1,    // pre-shared-key mode: an encrypted and authenticated session datagram (kcpsealer.h)
 };
 
 // HELLO / ACCEPT flags
 constexpr std::uint8_t kSessionFlagStream = 0x01; // stream mode (else message mode)
+constexpr std::uint8_t kSessionFlagSecure = 0x02; // pre-shared-key mode: authenticated handshake, sealed datagrams
+
+// Pre-shared-key mode: sizes of the handshake fields it adds.
+constexpr std::size_t kSessionSecureRandomSize = 16;
+constexpr std::size_t kSessionSecureMacSize = 16;
 
 enum class SessionRejectReason : std::uint8_t {
     Version = 1,    // unsupported protocol version
     Mode = 2,       // stream/message mode differs from the server's
     Refused = 3,    // the server refuses connections (closed, paused, cookie expired, conv collision)
+    Authentication = 4, // pre-shared-key mode: the HELLO's MAC did not verify (the keys differ)
+    Security = 5,   // one side uses a pre-shared key and the other does not
+    Cipher = 6,     // the server does not offer the cipher the client asked for
 };
 
 enum class SessionResetReason : std::uint8_t {
@@ -47,10 +56,14 @@ enum class SessionResetReason : std::uint8_t {
     Replaced = 5,    // a new handshake from the same address replaced this session
 };
 
+// The optional pre-shared-key fields are used when flags has kSessionFlagSecure. Encoders then compute the MAC
+// with the handshake key they are given; decoders only parse it (verify with sessionMacValid()).
 struct SessionHello {
     std::uint8_t version = kSessionVersion;
     std::uint8_t flags = 0;
     std::uint64_t nonce = 0;
+    std::uint8_t cipher = 0;
+    std::uint8_t random[kSessionSecureRandomSize] {};
 };
 
 struct SessionAccept {
@@ -62,6 +75,8 @@ struct SessionAccept {
     std::uint64_t cookie = 0;
     std::uint32_t peerTimeoutMs = 0; // the server declares a client dead after this much silence
     std::uint32_t keepaliveMs = 0;   // the server's keepalive interval
+    std::uint8_t cipher = 0;          // secure: the cipher the server agreed to
+    std::uint8_t serverRandom[kSessionSecureRandomSize] {};
 };
 
 struct SessionConfirm {
@@ -69,6 +84,10 @@ struct SessionConfirm {
     std::uint64_t nonce = 0;
     std::uint32_t issued = 0;
     std::uint64_t cookie = 0;
+    bool secure = false;
+    std::uint8_t cipher = 0;
+    std::uint8_t clientRandom[kSessionSecureRandomSize] {};
+    std::uint8_t serverRandom[kSessionSecureRandomSize] {};
 };
 
 struct SessionReject {
@@ -84,9 +103,15 @@ constexpr std::size_t kSessionRejectSize = 4 + 1 + 1 + 1 + 8 + kSessionTrailerSi
 constexpr std::size_t kSessionBareSize = 4 + 1 + kSessionTrailerSize;                                    // 9
 constexpr std::size_t kSessionPingSize = 4 + 1 + 4 + kSessionTrailerSize;                                // 13
 constexpr std::size_t kSessionResetSize = 4 + 1 + 1 + kSessionTrailerSize;                               // 10
-constexpr std::size_t kSessionMaxControlSize = kSessionHelloSize;
+// Pre-shared-key mode (flag kSessionFlagSecure): the handshake packets carry a cipher id, randoms and a MAC.
+constexpr std::size_t kSessionSecureHelloSize = 96;
+constexpr std::size_t kSessionSecureAcceptSize = kSessionAcceptSize + 1 + 16 + 16;   // 74
+constexpr std::size_t kSessionSecureConfirmSize = kSessionConfirmSize + 1 + 16 + 16 + 16; // 81
+constexpr std::size_t kSessionSecureResetSize = 4 + 1 + 1 + 6 + 16 + kSessionTrailerSize; // 32
+constexpr std::size_t kSessionMaxControlSize = kSessionSecureHelloSize;
 
 static_assert(kSessionAcceptSize <= kSessionHelloSize, "no answer may be larger than the HELLO");
+static_assert(kSessionSecureAcceptSize <= kSessionSecureHelloSize, "no answer may be larger than the HELLO");
 
 // True for the type byte of a KCP segment (PUSH/ACK/WASK/WINS).
 constexpr bool isKcpType(std::uint8_t type) noexcept
@@ -102,9 +127,21 @@ std::size_t sessionSeal(std::uint8_t *data, std::size_t size) noexcept;
 
 // Encoders write a complete datagram (trailer included) into `out`, which must hold kSessionMaxControlSize
 // bytes, and return its size.
-std::size_t encodeHello(const SessionHello &h, std::uint8_t *out) noexcept;
-std::size_t encodeAccept(const SessionAccept &a, std::uint8_t *out) noexcept;
-std::size_t encodeConfirm(const SessionConfirm &c, std::uint8_t *out) noexcept;
+// With kSessionFlagSecure (HELLO, ACCEPT) or `secure` (CONFIRM) set, `macKey` (32 bytes, kcpHandshakeKey()) must
+// be given; ACCEPT's MAC also covers the client's random (`clientRandom`).
+std::size_t encodeHello(const SessionHello &h, std::uint8_t *out, const std::uint8_t *macKey = nullptr) noexcept;
+std::size_t encodeAccept(const SessionAccept &a, std::uint8_t *out, const std::uint8_t *macKey = nullptr,
+                         const std::uint8_t *clientRandom = nullptr) noexcept;
+std::size_t encodeConfirm(const SessionConfirm &c, std::uint8_t *out, const std::uint8_t *macKey = nullptr) noexcept;
+// The stateless server's RESET(UnknownConv) for a sealed datagram, authenticated with the handshake key and
+// echoing that datagram's packet number (so a recorded RESET cannot end a later session: docs/PROTOCOL.md).
+std::size_t encodeSecureReset(std::uint32_t conv, std::uint64_t packetNumber, const std::uint8_t *macKey,
+                              std::uint8_t *out) noexcept;
+bool decodeSecureReset(const std::uint8_t *p, std::size_t n, std::uint64_t &packetNumber) noexcept;
+// Verifies the MAC of a secure HELLO / ACCEPT / CONFIRM / RESET payload (trailer stripped, decoded already).
+// For ACCEPT, clientRandom is the random of our HELLO.
+bool sessionMacValid(const std::uint8_t *p, std::size_t n, const std::uint8_t *macKey,
+                     const std::uint8_t *clientRandom = nullptr) noexcept;
 std::size_t encodeReject(const SessionReject &r, std::uint8_t *out) noexcept;
 std::size_t encodeBare(std::uint32_t conv, SessionPacketType type, std::uint8_t *out) noexcept; // CONFIRMED/FIN/FIN_ACK
 std::size_t encodePing(std::uint32_t conv, SessionPacketType type, std::uint32_t clock, std::uint8_t *out) noexcept;

@@ -520,7 +520,7 @@ private:
             createdConvs.push_back(o.conv);
             if (onServerSession)
                 onServerSession(p);
-            p.session.acceptConfirmed(o.conv, now());
+            p.session.acceptConfirmed(o.conv, now(), o.secure ? &o.secrets : nullptr);
         }
     }
 

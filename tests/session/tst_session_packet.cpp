@@ -480,7 +480,10 @@ TEST(SessionPacket, AnswersAreNeverLargerThanTheirCause)
     static_assert(kSessionPingSize <= kSessionPingSize, "PONG answers PING");
     static_assert(kSessionResetSize <= kSessionPingSize, "RESET answers PING");
     static_assert(kSessionResetSize <= 24 + kSessionTrailerSize, "RESET answers a KCP segment");
-    EXPECT_LE(kSessionMaxControlSize, kSessionHelloSize);
+    static_assert(kSessionSecureAcceptSize <= kSessionSecureHelloSize, "secure ACCEPT answers secure HELLO");
+    static_assert(kSessionRejectSize <= kSessionSecureHelloSize, "REJECT answers secure HELLO");
+    static_assert(kSessionSecureResetSize <= kSessionSecureResetSize, "a secure RESET needs a sealed datagram this large");
+    EXPECT_LE(kSessionMaxControlSize, kSessionSecureHelloSize);
 }
 
 TEST(SessionPacket, KcpTypesAndNames)
