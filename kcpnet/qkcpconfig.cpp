@@ -1,7 +1,9 @@
 // Copyright (c) 2026 The kcpnet authors. MIT License (see LICENSE).
 #include "qkcpconfig.h"
 #include "qkcpconfig_p.h"
+#include "qkcpcipher_p.h"
 
+#include <QtCore/qcoreapplication.h>
 #include <QtCore/qdebug.h>
 
 #include <algorithm>
@@ -113,6 +115,89 @@ void QKcpConfig::setKcpGoCipher(const QString &cipher, const QByteArray &key)
     d->key = key;
 }
 
+QByteArray QKcpConfig::preSharedKey() const { return d->psk; }
+void QKcpConfig::setPreSharedKey(const QByteArray &key)
+{
+    d->psk = key;
+    d->updateSecurity();
+}
+void QKcpConfig::setPassphrase(const QString &passphrase) { setPreSharedKey(keyFromPassphrase(passphrase)); }
+QByteArray QKcpConfig::keyFromPassphrase(const QString &passphrase)
+{
+    if (passphrase.isEmpty())
+        return QByteArray();
+    const std::vector<std::uint8_t> key =
+        kcpnet::kcpKeyFromPassphrase(passphrase.toStdString(), "kcpnet passphrase v1", 200000);
+    return QByteArray(reinterpret_cast<const char *>(key.data()), static_cast<qsizetype>(key.size()));
+}
+QKcpConfig::Cipher QKcpConfig::cipher() const { return d->pskCipher; }
+void QKcpConfig::setCipher(Cipher cipher)
+{
+    d->pskCipher = cipher;
+    d->updateSecurity();
+}
+QSharedPointer<QKcpCipher> QKcpConfig::customCipher() const { return d->customCipher; }
+void QKcpConfig::setCustomCipher(const QSharedPointer<QKcpCipher> &prototype)
+{
+    d->customCipher = prototype;
+    d->pskCipher = prototype ? CustomCipher : Aes256Gcm;
+    d->updateSecurity();
+}
+
+QString qkcpSecurityProblem(const QKcpConfig &config)
+{
+    if (config.preSharedKey().isEmpty())
+        return QString();
+    if (config.protocol() == QKcpConfig::PlainKcp)
+        return QCoreApplication::translate("QKcpConfig",
+                                           "A pre-shared key needs the session protocol (plain KCP peers cannot "
+                                           "authenticate; for kcp-go's ciphers use setKcpGoCipher())");
+    if (config.preSharedKey().size() < 16 || config.preSharedKey().size() > 1024)
+        return QCoreApplication::translate(
+            "QKcpConfig", "The pre-shared key must be 16 to 1024 bytes (use setPassphrase() for a password)");
+    if (config.cipher() == QKcpConfig::CustomCipher) {
+        const QSharedPointer<QKcpCipher> c = config.customCipher();
+        if (!c)
+            return QCoreApplication::translate("QKcpConfig",
+                                               "CustomCipher is selected but no cipher was given (setCustomCipher())");
+        if (c->tagSize() < 0 || c->tagSize() > 16)
+            return QCoreApplication::translate("QKcpConfig", "The custom cipher's tag size must be 0 to 16 bytes");
+    }
+    return QString();
+}
+
+void QKcpConfigPrivate::updateSecurity()
+{
+    if (psk.isEmpty()) {
+        session.security.reset();
+        return;
+    }
+    auto sec = std::make_shared<kcpnet::KcpSecurityConfig>();
+    sec->psk.assign(psk.cbegin(), psk.cend());
+    switch (pskCipher) {
+    case QKcpConfig::Aes256Gcm:
+        sec->cipher = kcpnet::KcpCipherId::Aes256Gcm;
+        break;
+    case QKcpConfig::ChaCha20Poly1305:
+        sec->cipher = kcpnet::KcpCipherId::ChaCha20Poly1305;
+        break;
+    case QKcpConfig::CustomCipher:
+        sec->cipher = kcpnet::KcpCipherId::Custom;
+        break;
+    }
+    if (customCipher) {
+        const QSharedPointer<QKcpCipher> prototype = customCipher;
+        sec->customName = prototype->name().toStdString();
+        sec->customFactory = [prototype]() -> std::unique_ptr<kcpnet::KcpAead> {
+            QKcpCipher *instance = prototype->create();
+            if (!instance)
+                return nullptr;
+            return std::make_unique<QKcpCipherAead>(instance);
+        };
+    }
+    session.security = std::move(sec);
+}
+
 bool QKcpConfig::operator==(const QKcpConfig &other) const
 {
     const kcpnet::KcpSessionConfig &a = d->session;
@@ -124,7 +209,8 @@ bool QKcpConfig::operator==(const QKcpConfig &other) const
         && a.connectTimeout == b.connectTimeout && a.keepaliveInterval == b.keepaliveInterval
         && a.peerTimeout == b.peerTimeout && a.idleTimeout == b.idleTimeout && a.closeTimeout == b.closeTimeout
         && a.redundantRetransmits == b.redundantRetransmits && a.plain == b.plain && a.conv == b.conv && d->fecData == other.d->fecData
-        && d->fecParity == other.d->fecParity && d->cipher == other.d->cipher && d->key == other.d->key;
+        && d->fecParity == other.d->fecParity && d->cipher == other.d->cipher && d->key == other.d->key
+        && d->psk == other.d->psk && d->pskCipher == other.d->pskCipher && d->customCipher == other.d->customCipher;
 }
 
 QDebug operator<<(QDebug debug, const QKcpConfig &c)
@@ -134,6 +220,9 @@ QDebug operator<<(QDebug debug, const QKcpConfig &c)
                     << ", nodelay " << c.noDelay() << ", interval " << c.interval() << ", resend " << c.fastResend()
                     << ", cc " << c.congestionControl() << ", wnd " << c.sendWindow() << '/' << c.receiveWindow()
                     << ", mtu " << c.mtu() << ", keepalive " << c.keepAliveInterval() << ", peerTimeout "
-                    << c.peerTimeout() << ')';
+                    << c.peerTimeout();
+    if (!c.preSharedKey().isEmpty()) // never the key itself
+        debug << ", encrypted " << c.cipher();
+    debug << ')';
     return debug;
 }

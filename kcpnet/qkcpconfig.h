@@ -7,8 +7,10 @@
 #include <QtCore/qmetatype.h>
 #include <QtCore/qobjectdefs.h>
 #include <QtCore/qshareddata.h>
+#include <QtCore/qsharedpointer.h>
 
 class QDebug;
+class QKcpCipher;
 class QKcpConfigPrivate;
 
 // How a QKcpSocket / QKcpServer runs KCP and the session protocol. A value class (implicitly shared).
@@ -33,6 +35,7 @@ class Q_KCPNET_EXPORT QKcpConfig
     Q_PROPERTY(int peerTimeout READ peerTimeout WRITE setPeerTimeout)
     Q_PROPERTY(int idleTimeout READ idleTimeout WRITE setIdleTimeout)
     Q_PROPERTY(int connectTimeout READ connectTimeout WRITE setConnectTimeout)
+    Q_PROPERTY(Cipher cipher READ cipher WRITE setCipher)
 
 public:
     enum Preset {
@@ -53,6 +56,13 @@ public:
         PlainKcp,        // bare KCP segments, as ikcp and kcp-go speak them (see docs/INTEROP.md)
     };
     Q_ENUM(Protocol)
+
+    enum Cipher {
+        Aes256Gcm,        // default: AES-256 in GCM (hardware-accelerated on x86-64 and ARMv8)
+        ChaCha20Poly1305, // fast without AES instructions (small ARM boards)
+        CustomCipher,     // the application's own QKcpCipher (setCustomCipher)
+    };
+    Q_ENUM(Cipher)
 
     QKcpConfig();
     explicit QKcpConfig(Preset preset);
@@ -123,6 +133,27 @@ public:
     // kcptun's key derivation from its --key passphrase: PBKDF2-SHA1, salt "kcp-go", 4096 rounds, 32 bytes.
     // (aes-128 / aes-192 use the first 16 / 24 bytes, as kcptun does.) Empty if this build lacks OpenSSL.
     static QByteArray kcptunKey(const QString &passphrase);
+
+    // Pre-shared-key encryption (session protocol; see docs/SECURITY.md). With a key set, the handshake is
+    // authenticated (a peer without the key cannot connect; the client gets SslHandshakeFailedError), and every
+    // datagram after it is encrypted and authenticated with per-session keys; tampered, forged and replayed
+    // datagrams are dropped and counted (QKcpStatistics). Both ends need the same key. A key is 16..64 random
+    // bytes; for a human password use setPassphrase(). An empty key turns encryption off.
+    QByteArray preSharedKey() const;
+    void setPreSharedKey(const QByteArray &key);
+    // setPreSharedKey(keyFromPassphrase(passphrase)).
+    void setPassphrase(const QString &passphrase);
+    // A 32-byte key from a passphrase: PBKDF2-HMAC-SHA256, 200,000 iterations, a fixed salt (both ends derive the
+    // same key). Deliberately slow (tens of ms): derive once and reuse the config.
+    static QByteArray keyFromPassphrase(const QString &passphrase);
+    // The cipher of the pre-shared-key mode. The client chooses: a server accepts either built-in cipher (and its
+    // custom cipher, if it has one).
+    Cipher cipher() const;
+    void setCipher(Cipher cipher);
+    // Brings your own packet protection: `prototype` is never used itself; each session and direction gets
+    // prototype->create(). Sets cipher() to CustomCipher. Both ends need the same cipher (same name()).
+    QSharedPointer<QKcpCipher> customCipher() const;
+    void setCustomCipher(const QSharedPointer<QKcpCipher> &prototype);
 
     bool operator==(const QKcpConfig &other) const;
     bool operator!=(const QKcpConfig &other) const { return !(*this == other); }

@@ -81,12 +81,15 @@ void addCounters(QKcpStatistics &dst, const QKcpStatistics &src)
     dst.droppedWrongConversation += src.droppedWrongConversation;
     dst.droppedMalformed += src.droppedMalformed;
     dst.droppedUnexpected += src.droppedUnexpected;
+    dst.droppedUnauthentic += src.droppedUnauthentic;
+    dst.droppedReplayed += src.droppedReplayed;
     dst.keepAlivesSent += src.keepAlivesSent;
 }
 
 quint64 drops(const QKcpStatistics &s)
 {
-    return s.droppedChecksum + s.droppedWrongConversation + s.droppedMalformed + s.droppedUnexpected;
+    return s.droppedChecksum + s.droppedWrongConversation + s.droppedMalformed + s.droppedUnexpected
+        + s.droppedUnauthentic + s.droppedReplayed;
 }
 
 double perSecond(quint64 now, quint64 before, double seconds)
@@ -135,6 +138,8 @@ void insertCounters(QJsonObject &o, const QKcpStatistics &s)
     dr.insert(QStringLiteral("wrong_conversation"), qint64(s.droppedWrongConversation));
     dr.insert(QStringLiteral("malformed"), qint64(s.droppedMalformed));
     dr.insert(QStringLiteral("unexpected"), qint64(s.droppedUnexpected));
+    dr.insert(QStringLiteral("unauthentic"), qint64(s.droppedUnauthentic));
+    dr.insert(QStringLiteral("replayed"), qint64(s.droppedReplayed));
     o.insert(QStringLiteral("drops"), dr);
 }
 
@@ -1011,6 +1016,8 @@ QByteArray QKcpMetricsServer::metricsText(bool openMetrics)
                  double(acc[i].droppedWrongConversation));
         w.sample({{"source", n}, {"reason", QStringLiteral("malformed")}}, double(acc[i].droppedMalformed));
         w.sample({{"source", n}, {"reason", QStringLiteral("unexpected")}}, double(acc[i].droppedUnexpected));
+        w.sample({{"source", n}, {"reason", QStringLiteral("unauthentic")}}, double(acc[i].droppedUnauthentic));
+        w.sample({{"source", n}, {"reason", QStringLiteral("replayed")}}, double(acc[i].droppedReplayed));
     }
     w.family("kcpnet_throughput_bytes_per_second", "gauge",
              "Payload throughput over the last sample interval, by direction.");
@@ -1134,6 +1141,8 @@ QByteArray QKcpMetricsServer::metricsText(bool openMetrics)
             w.sample(lab2(order[i], "reason", QStringLiteral("wrong_conversation")), double(s.droppedWrongConversation));
             w.sample(lab2(order[i], "reason", QStringLiteral("malformed")), double(s.droppedMalformed));
             w.sample(lab2(order[i], "reason", QStringLiteral("unexpected")), double(s.droppedUnexpected));
+            w.sample(lab2(order[i], "reason", QStringLiteral("unauthentic")), double(s.droppedUnauthentic));
+            w.sample(lab2(order[i], "reason", QStringLiteral("replayed")), double(s.droppedReplayed));
         }
         w.family("kcpnet_session_throughput_bytes_per_second", "gauge",
                  "Payload throughput of the session over the last sample interval, by direction.");

@@ -63,6 +63,7 @@ kcpnet::KcpHandshakeResponder::Settings QKcpServerPrivate::responderSettings() c
     s.keepaliveMs = c.keepaliveInterval;
     // A client retransmits CONFIRM for up to its peer timeout; accept cookies that old (and at least 10 s).
     s.cookieLifetimeMs = std::max<std::uint32_t>(c.peerTimeout, 10000);
+    s.security = c.isSecure() ? c.security : nullptr;
     return s;
 }
 
@@ -122,14 +123,17 @@ void QKcpServerPrivate::dispatch(const char *data, qsizetype size, const QHostAd
         sendTo(out.reply, out.replySize, from, port);
         break;
     case kcpnet::KcpHandshakeResponder::Action::Accept:
-        accept(out.conv, out.nonce, from, port, now);
+        accept(out, from, port, now);
         break;
     }
 }
 
-void QKcpServerPrivate::accept(quint32 conv, std::uint64_t nonce, const QHostAddress &from, quint16 port, qint64 now)
+void QKcpServerPrivate::accept(const kcpnet::KcpHandshakeResponder::Outcome &handshake, const QHostAddress &from,
+                               quint16 port, qint64 now)
 {
     Q_Q(QKcpServer);
+    const quint32 conv = handshake.conv;
+    const std::uint64_t nonce = handshake.nonce;
     if (byConv.contains(conv) || pending.size() >= maxPending) {
         // A conv collision (another client holds it) or a full backlog: tell the client plainly.
         std::uint8_t buf[kcpnet::kSessionMaxControlSize];
@@ -155,7 +159,7 @@ void QKcpServerPrivate::accept(quint32 conv, std::uint64_t nonce, const QHostAdd
     byConv.insert(conv, sd);
     byAddress.insert(key, conv);
     ++stats.accepted;
-    sd->initServerSide(this, conv, from, port, nonce);
+    sd->initServerSide(this, conv, from, port, handshake.secure ? &handshake.secrets : nullptr);
     q->incomingConnection(socket);
 }
 
@@ -330,6 +334,11 @@ bool QKcpServer::listen(const QHostAddress &address, quint16 port)
     Q_D(QKcpServer);
     if (d->listening) {
         qCWarning(lcKcpServer, "QKcpServer::listen() called when already listening");
+        return false;
+    }
+    if (const QString problem = qkcpSecurityProblem(d->config); !problem.isEmpty()) {
+        d->error = QAbstractSocket::SslInvalidUserDataError;
+        d->errorString = problem;
         return false;
     }
     if (d->config.protocol() == QKcpConfig::PlainKcp) {

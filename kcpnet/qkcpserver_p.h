@@ -39,7 +39,8 @@ public:
 
     void readDatagrams();
     void dispatch(const char *data, qsizetype size, const QHostAddress &from, quint16 port, qint64 now);
-    void accept(quint32 conv, std::uint64_t nonce, const QHostAddress &from, quint16 port, qint64 now);
+    void accept(const kcpnet::KcpHandshakeResponder::Outcome &handshake, const QHostAddress &from, quint16 port,
+                qint64 now);
     // Plain KCP: a datagram from an address with no session (kcp-go's Listener: the first valid packet creates it).
     void acceptPlain(const char *data, qsizetype size, const QHostAddress &from, quint16 port, qint64 now);
     // Plain KCP: `old`'s peer started a new conversation (`decoded` is its first KCP datagram): replace the session.

@@ -54,6 +54,13 @@ QString closeReasonText(KcpCloseReason r, kcpnet::SessionRejectReason reject)
             return QKcpSocket::tr("Connection refused: the server speaks another kcpnet protocol version");
         case kcpnet::SessionRejectReason::Mode:
             return QKcpSocket::tr("Connection refused: stream/message mode differs from the server's");
+        case kcpnet::SessionRejectReason::Authentication:
+            return QKcpSocket::tr("Handshake failed: the server could not authenticate us (the pre-shared keys or "
+                                  "the custom ciphers differ)");
+        case kcpnet::SessionRejectReason::Security:
+            return QKcpSocket::tr("Handshake failed: one side uses a pre-shared key and the other does not");
+        case kcpnet::SessionRejectReason::Cipher:
+            return QKcpSocket::tr("Handshake failed: the server does not offer the requested cipher");
         default:
             return QKcpSocket::tr("Connection refused by the server");
         }
@@ -66,8 +73,12 @@ QString closeReasonText(KcpCloseReason r, kcpnet::SessionRejectReason reject)
     }
 }
 
-QAbstractSocket::SocketError closeReasonError(KcpCloseReason r)
+QAbstractSocket::SocketError closeReasonError(KcpCloseReason r, kcpnet::SessionRejectReason reject)
 {
+    if (r == KcpCloseReason::Rejected
+        && (reject == kcpnet::SessionRejectReason::Authentication || reject == kcpnet::SessionRejectReason::Security
+            || reject == kcpnet::SessionRejectReason::Cipher))
+        return QAbstractSocket::SslHandshakeFailedError;
     switch (r) {
     case KcpCloseReason::PeerClosed:
     case KcpCloseReason::PeerReset:
@@ -330,7 +341,7 @@ void QKcpSocketPrivate::startConnecting(const QHostAddress &address)
 }
 
 void QKcpSocketPrivate::initServerSide(QKcpServerPrivate *srv, quint32 conv, const QHostAddress &address,
-                                       quint16 port, std::uint64_t)
+                                       quint16 port, const kcpnet::KcpHandshakeSecrets *secrets)
 {
     Q_Q(QKcpSocket);
     server = srv;
@@ -343,7 +354,7 @@ void QKcpSocketPrivate::initServerSide(QKcpServerPrivate *srv, quint32 conv, con
     lastReceive = now;
     state = QAbstractSocket::ConnectedState; // born connected: no signals before the server hands it out
     session = std::make_unique<KcpSession>(KcpSession::Role::Server, QKcpConfigPrivate::get(config), this);
-    session->acceptConfirmed(conv, qkcpNow32(now));
+    session->acceptConfirmed(conv, qkcpNow32(now), secrets);
     attachTrace();
     reschedule(now);
 }
@@ -660,7 +671,7 @@ void QKcpSocketPrivate::dispatchEvents()
             wqueue.clear();
             wpos = 0;
             wbytes = 0;
-            const QAbstractSocket::SocketError e = closeReasonError(reason);
+            const QAbstractSocket::SocketError e = closeReasonError(reason, session->rejectReason());
             if (reason == KcpCloseReason::PeerClosed) {
                 emit q->readChannelFinished();
                 if (!alive())
@@ -858,6 +869,10 @@ void QKcpSocket::connectToHost(const QString &hostName, quint16 port, OpenMode m
     }
     d->resetForConnect();
     setErrorString(QString());
+    if (const QString problem = qkcpSecurityProblem(d->config); !problem.isEmpty()) {
+        d->setErrorAndEmit(QAbstractSocket::SslInvalidUserDataError, problem);
+        return;
+    }
     d->peerName = hostName;
     d->peerPort = port;
     d->peerAddress.clear();
@@ -1128,6 +1143,9 @@ QKcpStatistics QKcpSocket::statistics() const
     s.droppedWrongConversation = drops.wrongConv;
     s.droppedMalformed = drops.malformed;
     s.droppedUnexpected = drops.unexpected;
+    s.droppedUnauthentic = drops.authentication;
+    s.droppedReplayed = drops.replayed;
+    s.encrypted = session.sealer() != nullptr;
     s.handshakeRtt = session.handshakeRtt();
     s.keepAliveRtt = session.keepaliveRtt();
     s.keepAlivesSent = session.pingsSent();

@@ -42,7 +42,7 @@ public:
     void udpError();
     // Server side: the handshake was verified by the server; the session starts Connected.
     void initServerSide(QKcpServerPrivate *srv, quint32 conv, const QHostAddress &address, quint16 port,
-                        std::uint64_t nonce);
+                        const kcpnet::KcpHandshakeSecrets *secrets);
     // Server side, plain KCP: the first datagram(s) from a new peer, already decoded by `transform`.
     void initServerSidePlain(QKcpServerPrivate *srv, quint32 conv, const QHostAddress &address, quint16 port,
                              std::unique_ptr<kcpnet::KcpPacketTransform> transform,

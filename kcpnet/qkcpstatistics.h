@@ -48,6 +48,9 @@ class Q_KCPNET_EXPORT QKcpStatistics
     Q_PROPERTY(quint64 droppedWrongConversation MEMBER droppedWrongConversation)
     Q_PROPERTY(quint64 droppedMalformed MEMBER droppedMalformed)
     Q_PROPERTY(quint64 droppedUnexpected MEMBER droppedUnexpected)
+    Q_PROPERTY(quint64 droppedUnauthentic MEMBER droppedUnauthentic)
+    Q_PROPERTY(quint64 droppedReplayed MEMBER droppedReplayed)
+    Q_PROPERTY(bool encrypted MEMBER encrypted)
     Q_PROPERTY(quint32 handshakeRtt MEMBER handshakeRtt)
     Q_PROPERTY(quint32 keepAliveRtt MEMBER keepAliveRtt)
     Q_PROPERTY(quint64 keepAlivesSent MEMBER keepAlivesSent)
@@ -90,6 +93,9 @@ public:
     quint64 droppedWrongConversation = 0; // for another session
     quint64 droppedMalformed = 0;         // invalid control packet or KCP segment
     quint64 droppedUnexpected = 0;        // valid but meaningless in the current state
+    quint64 droppedUnauthentic = 0;       // encrypted modes: failed authentication (tampered, forged, wrong key)
+    quint64 droppedReplayed = 0;          // encrypted modes: a datagram received before (or older than the window)
+    bool encrypted = false;               // the session's datagrams are encrypted (pre-shared key or DTLS)
     // Session protocol
     quint32 handshakeRtt = 0;       // HELLO -> ACCEPT (client; 0 when HELLO was retransmitted)
     quint32 keepAliveRtt = 0;       // last PING -> PONG
