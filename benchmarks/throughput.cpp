@@ -4,9 +4,10 @@
 // nodelay(1, 10, 2, nc), windows 512/512, MTU 1400, stream mode. The echo server runs in its own process in both
 // cases (kcpnet: this program with --server; kcp-go: the Go peer from tests/interop). The client sends N MB and
 // reads the echo; MB/s each way = N / wall time. Also a ping-pong of 1 KB messages for latency.
-// Prints a table and the ratio kcpnet / kcp-go (target: >= 1.5).
+// Prints a table and the ratio kcpnet / kcp-go (target: >= 1.5). Then the same kcpnet run with pre-shared-key
+// encryption (AES-256-GCM, ChaCha20-Poly1305) and the ratio encrypted / plain (target: >= 0.85).
 //
-// Usage: throughput [--mb N] [--kcpgo PATH] [--no-kcpgo]
+// Usage: throughput [--mb N] [--kcpgo PATH] [--no-kcpgo] [--no-encrypted]
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -22,19 +23,24 @@
 
 namespace {
 
-QKcpConfig benchConfig()
+// cipher: empty = no encryption, else "aes" or "chacha" (pre-shared-key mode).
+QKcpConfig benchConfig(const QString &cipher = QString())
 {
     QKcpConfig c(QKcpConfig::Turbo); // nodelay, 10 ms, resend 2, no congestion window
     c.setSendWindow(512);
     c.setReceiveWindow(512);
     c.setMtu(1400);
+    if (!cipher.isEmpty()) {
+        c.setPreSharedKey(QByteArray("kcpnet benchmark key, 32 bytes!!"));
+        c.setCipher(cipher == QLatin1String("chacha") ? QKcpConfig::ChaCha20Poly1305 : QKcpConfig::Aes256Gcm);
+    }
     return c;
 }
 
-int runServer()
+int runServer(const QString &cipher)
 {
     QTextStream out(stdout);
-    QKcpServer server(benchConfig());
+    QKcpServer server(benchConfig(cipher));
     if (!server.listen(QHostAddress::LocalHost, 0)) {
         out << "ERROR " << server.errorString() << Qt::endl;
         return 1;
@@ -89,17 +95,18 @@ QByteArray startAndWait(QProcess &p, const QString &program, const QStringList &
     return QByteArray();
 }
 
-Result runKcpnet(qint64 bytes)
+Result runKcpnet(qint64 bytes, const QString &cipher = QString())
 {
     Result r;
     QProcess server;
-    const QByteArray port = startAndWait(server, QCoreApplication::applicationFilePath(), {QStringLiteral("--server")},
+    const QByteArray port = startAndWait(server, QCoreApplication::applicationFilePath(),
+                                         {QStringLiteral("--server"), QStringLiteral("--cipher"), cipher},
                                          "PORT");
     if (port.isEmpty()) {
         r.note = QStringLiteral("server did not start");
         return r;
     }
-    QKcpSocket socket(benchConfig());
+    QKcpSocket socket(benchConfig(cipher));
     QEventLoop loop;
     QTimer guard;
     guard.setSingleShot(true);
@@ -231,12 +238,15 @@ int main(int argc, char **argv)
     QCommandLineOption kcpgoOpt(QStringLiteral("kcpgo"), QStringLiteral("Path of the kcp-go peer."),
                                 QStringLiteral("path"));
     QCommandLineOption noKcpgoOpt(QStringLiteral("no-kcpgo"), QStringLiteral("Skip kcp-go."));
+    QCommandLineOption noEncryptedOpt(QStringLiteral("no-encrypted"), QStringLiteral("Skip the encrypted rows."));
     QCommandLineOption serverOpt(QStringLiteral("server"), QStringLiteral("Internal: echo server."));
-    parser.addOptions({mbOpt, kcpgoOpt, noKcpgoOpt, serverOpt});
+    QCommandLineOption cipherOpt(QStringLiteral("cipher"), QStringLiteral("Internal: the server's cipher."),
+                                 QStringLiteral("name"));
+    parser.addOptions({mbOpt, kcpgoOpt, noKcpgoOpt, noEncryptedOpt, serverOpt, cipherOpt});
     parser.addHelpOption();
     parser.process(app);
     if (parser.isSet(serverOpt))
-        return runServer();
+        return runServer(parser.value(cipherOpt));
 
     QTextStream out(stdout);
     const qint64 bytes = std::max<qint64>(1, parser.value(mbOpt).toLongLong()) * 1000000;
@@ -261,9 +271,37 @@ int main(int argc, char **argv)
                .arg(ours.pingP50, 11, 'f', 3).arg(ours.pingP99, 11, 'f', 3).arg(ours.connectMs, 11, 'f', 3)
                .arg(ours.ok ? QString() : QStringLiteral(" FAILED ") + ours.note)
         << Qt::endl;
+    bool allOk = ours.ok;
+    if (!parser.isSet(noEncryptedOpt)) {
+        struct Row {
+            QString label;
+            QString cipher;
+        };
+        const Row rows[] = {{QStringLiteral("+aes-gcm"), QStringLiteral("aes")},
+                            {QStringLiteral("+chacha"), QStringLiteral("chacha")}};
+        QStringList ratios;
+        for (const Row &row : rows) {
+            const Result r = runKcpnet(bytes, row.cipher);
+            allOk = allOk && r.ok;
+            out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7").arg(row.label, -8).arg(r.seconds, 9, 'f', 3)
+                       .arg(r.seconds > 0 ? r.mbEachWay / r.seconds : 0, 14, 'f', 1)
+                       .arg(r.pingP50, 11, 'f', 3).arg(r.pingP99, 11, 'f', 3).arg(r.connectMs, 11, 'f', 3)
+                       .arg(r.ok ? QString() : QStringLiteral(" FAILED ") + r.note)
+                << Qt::endl;
+            if (r.ok && ours.ok) {
+                const double ratio = ours.seconds / r.seconds;
+                ratios << QStringLiteral("%1 %2x (target >= 0.85x: %3)")
+                              .arg(row.label.mid(1))
+                              .arg(ratio, 0, 'f', 2)
+                              .arg(ratio >= 0.85 ? QStringLiteral("met") : QStringLiteral("not met"));
+            }
+        }
+        for (const QString &r : std::as_const(ratios))
+            out << QStringLiteral("ratio encrypted / plain throughput, ") << r << Qt::endl;
+    }
     if (peer.isEmpty()) {
         out << "(kcp-go comparison skipped: no peer)" << Qt::endl;
-        return ours.ok ? 0 : 1;
+        return allOk ? 0 : 1;
     }
     const Result go = runKcpGo(peer, bytes);
     out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7").arg(QStringLiteral("kcp-go"), -8).arg(go.seconds, 9, 'f', 3)
@@ -279,5 +317,5 @@ int main(int argc, char **argv)
                    .arg(ratio >= 1.5 ? QStringLiteral("met") : QStringLiteral("not met"))
             << Qt::endl;
     }
-    return ours.ok ? 0 : 1;
+    return allOk ? 0 : 1;
 }

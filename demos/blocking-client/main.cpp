@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     const QCommandLineOption presetOption(QStringLiteral("preset"), QStringLiteral("normal, fast (default) or turbo."),
                                           QStringLiteral("preset"), QStringLiteral("fast"));
     const QCommandLineOption keyOption(QStringLiteral("key"),
-                                       QStringLiteral("Pre-shared key (encryption is not available yet)."),
+                                       QStringLiteral("Encrypt with this pre-shared passphrase (both ends)."),
                                        QStringLiteral("key"));
     const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Echoes to ask for (default 5)."),
                                          QStringLiteral("n"), QStringLiteral("5"));
@@ -173,9 +173,8 @@ int main(int argc, char **argv)
     QKcpConfig config(preset);
     config.setMode(mode == QLatin1String("message") ? QKcpConfig::MessageMode : QKcpConfig::StreamMode);
     if (parser.isSet(keyOption)) {
-        out() << "blocking-client: note: --key is accepted, but encryption arrives with the security work; "
-                 "this connection is NOT encrypted."
-              << Qt::endl;
+        config.setPassphrase(parser.value(keyOption)); // pre-shared-key mode, as in echo-client
+        out() << "blocking-client: encrypted with the pre-shared key (AES-256-GCM)" << Qt::endl;
     }
 
     BlockingEchoThread worker(config, parser.value(hostOption), static_cast<quint16>(parser.value(portOption).toUInt()),

@@ -229,11 +229,12 @@ KcpHandshakeResponder::Outcome KcpHandshakeResponder::handle(const std::uint8_t 
                                                              const KcpPeerAddress &from, std::uint32_t now)
 {
     Outcome out;
-    if (size >= 5 && data[4] == static_cast<std::uint8_t>(SessionPacketType::Sealed)) {
+    if (isSecure() && size >= 5 && data[4] == static_cast<std::uint8_t>(SessionPacketType::Sealed)) {
         // A sealed datagram for a session we do not have (we restarted, or it timed out). Tell the client with a
         // RESET it can authenticate, bound to that datagram's packet number. Never larger than what came in.
+        // (Without a key there are no sealed datagrams: such bytes fail the checksum below like any garbage.)
         const std::uint32_t sealedConv = kcpGetU32(data);
-        if (!isSecure() || sealedConv == 0 || size < kSessionSecureResetSize) {
+        if (sealedConv == 0 || size < kSessionSecureResetSize) {
             ++m_counters.ignored;
             return out;
         }

@@ -257,6 +257,11 @@ void KcpSession::acceptConfirmed(std::uint32_t conv, std::uint32_t now, const Kc
         finish(KcpCloseReason::Rejected); // nothing is sent: without keys we cannot say anything authentic
         return;
     }
+    if (m_sealer) { // to recognise this session's CONFIRM when the client repeats it (see inputSecure())
+        std::memcpy(m_clientRandom, secrets->clientRandom, sizeof m_clientRandom);
+        std::memcpy(m_serverRandom, secrets->serverRandom, sizeof m_serverRandom);
+        m_nonce = secrets->nonce;
+    }
     createEngine(conv);
     m_state = KcpSessionState::Connected;
     m_startedAt = now;
@@ -413,6 +418,18 @@ void KcpSession::inputSecure(const std::uint8_t *data, std::size_t size, std::ui
         }
         finish(m_state == KcpSessionState::Closing && m_finSent ? KcpCloseReason::LocalClose
                                                                  : KcpCloseReason::PeerReset);
+        return;
+    }
+    SessionConfirm c;
+    if (type == static_cast<std::uint8_t>(SessionPacketType::Confirm) && m_role == Role::Server && m_sealer
+        && (m_state == KcpSessionState::Connected || m_state == KcpSessionState::Closing) && decodeConfirm(data, n, c)
+        && c.secure && c.conv == m_conv && c.nonce == m_nonce
+        && std::memcmp(c.clientRandom, m_clientRandom, sizeof m_clientRandom) == 0
+        && std::memcmp(c.serverRandom, m_serverRandom, sizeof m_serverRandom) == 0
+        && sessionMacValid(data, n, m_macKey.data())) {
+        // The client repeats the CONFIRM of this session: our CONFIRMED was lost. Answer it (sealed), as without a
+        // key. Not a sign of life: a recorded CONFIRM can be replayed.
+        sendBare(SessionPacketType::Confirmed);
         return;
     }
     ++m_drops.authentication; // unprotected session traffic is never accepted in this mode
