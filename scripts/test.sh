@@ -30,6 +30,8 @@ if [ "${KCPNET_SKIP_SANITIZERS:-0}" != 1 ]; then
         -DKCPNET_SANITIZE=address,undefined \
         -DKCPNET_BUILD_MONITOR=OFF -DKCPNET_BUILD_DEMOS=OFF -DKCPNET_BUILD_BENCHMARKS=OFF
     cmake --build "$ASAN_BUILD_DIR" --parallel "$jobs"
+    # Leaks inside system libraries (glibc's resolver) are not ours: scripts/lsan.supp.
+    export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
     # shellcheck disable=SC2086
     ctest --test-dir "$ASAN_BUILD_DIR" --output-on-failure --parallel "$jobs" ${CTEST_ARGS:-}
 fi
