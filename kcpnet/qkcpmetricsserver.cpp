@@ -1037,7 +1037,7 @@ QByteArray QKcpMetricsServer::metricsText(bool openMetrics)
         {"kcpnet_server_handshakes_total", "Handshake HELLOs answered.", &QKcpServerStatistics::handshakes},
         {"kcpnet_server_bad_cookies_total", "Handshake confirmations that failed verification.",
          &QKcpServerStatistics::badCookies},
-        {"kcpnet_server_rejected_total", "Handshakes rejected for a version or mode mismatch.",
+        {"kcpnet_server_rejected_total", "Handshakes rejected (version, mode, key, cipher or encryption mismatch).",
          &QKcpServerStatistics::rejected},
         {"kcpnet_server_refused_total", "Handshakes refused (backlog full, conversation collision).",
          &QKcpServerStatistics::refused},
@@ -1049,6 +1049,13 @@ QByteArray QKcpMetricsServer::metricsText(bool openMetrics)
          &QKcpServerStatistics::datagramsSent},
         {"kcpnet_server_resets_sent_total", "Resets sent to unknown or refused peers.",
          &QKcpServerStatistics::resetsSent},
+        {"kcpnet_server_dtls_handshakes_total", "Certificate mode: DTLS handshakes completed.",
+         &QKcpServerStatistics::dtlsHandshakes},
+        {"kcpnet_server_dtls_handshake_failures_total",
+         "Certificate mode: DTLS handshakes that failed, were rejected or expired.",
+         &QKcpServerStatistics::dtlsHandshakeFailures},
+        {"kcpnet_server_dtls_cookies_sent_total", "Certificate mode: DTLS cookie challenges sent.",
+         &QKcpServerStatistics::dtlsCookiesSent},
     };
     std::vector<std::size_t> servers;
     for (std::size_t i = 0; i < ns; ++i) {
@@ -1073,6 +1080,7 @@ QByteArray QKcpMetricsServer::metricsText(bool openMetrics)
             w.sample({{"source", n}, {"reason", QStringLiteral("unknown_session")}}, double(s.droppedUnknownSession));
             w.sample({{"source", n}, {"reason", QStringLiteral("wrong_address")}}, double(s.droppedWrongAddress));
             w.sample({{"source", n}, {"reason", QStringLiteral("not_accepting")}}, double(s.droppedNotAccepting));
+            w.sample({{"source", n}, {"reason", QStringLiteral("dtls")}}, double(s.droppedDtls));
         }
     }
 

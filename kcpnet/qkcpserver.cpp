@@ -8,8 +8,10 @@
 #include "qkcpsocket_p.h"
 
 #include <QtCore/qloggingcategory.h>
+#include <QtNetwork/qsslkey.h>
 #include <QtNetwork/qudpsocket.h>
 
+#include <algorithm>
 #include <cstring>
 
 Q_LOGGING_CATEGORY(lcKcpServer, "kcpnet.server", QtWarningMsg)
@@ -17,6 +19,27 @@ Q_LOGGING_CATEGORY(lcKcpServer, "kcpnet.server", QtWarningMsg)
 namespace {
 constexpr int kReadBatch = 64; // datagrams per event before the event loop turns again
 constexpr qsizetype kMaxDatagram = 65536;
+
+// The first record of a DTLS handshake: content type handshake (22), a DTLS version (0xfeff / 0xfefd), epoch 0,
+// and a ClientHello (handshake type 1) after the 13-byte record header.
+bool isDtlsClientHello(const char *data, qsizetype size)
+{
+    const auto *p = reinterpret_cast<const uchar *>(data);
+    return size >= 25 && p[0] == 22 && p[1] == 0xfe && p[2] >= 0xfd && p[3] == 0 && p[4] == 0 && p[13] == 1;
+}
+
+// A well-formed plain kcpnet HELLO (checksum verified); *nonce is its nonce.
+bool isSessionHello(const char *data, qsizetype size, std::uint64_t *nonce)
+{
+    const auto *p = reinterpret_cast<const std::uint8_t *>(data);
+    const std::size_t n = kcpnet::sessionVerify(p, static_cast<std::size_t>(size));
+    kcpnet::SessionHello hello;
+    if (n <= 4 || p[4] != static_cast<std::uint8_t>(kcpnet::SessionPacketType::Hello)
+        || !kcpnet::decodeHello(p, n, hello))
+        return false;
+    *nonce = hello.nonce;
+    return true;
+}
 } // namespace
 
 size_t qHash(const QKcpPeerKey &k, size_t seed) noexcept
@@ -81,10 +104,100 @@ void QKcpServerPrivate::readDatagrams()
         if (n < 0)
             break;
         ++stats.datagramsReceived;
+#if QT_CONFIG(dtls)
+        if (dtls) {
+            receiveDtls(rx.constData(), n, from, port, now);
+            continue;
+        }
+#endif
+        if (config.protocol() != QKcpConfig::PlainKcp && rejectWrongSecurity(rx.constData(), n, from, port))
+            continue;
         dispatch(rx.constData(), n, from, port, now);
     }
     // More pending datagrams are read on the next turn: the read notifier stays armed, timers run in between.
 }
+
+bool QKcpServerPrivate::rejectWrongSecurity(const char *data, qsizetype size, const QHostAddress &from, quint16 port)
+{
+    std::uint64_t nonce = 0;
+    bool dtlsMode = false;
+#if QT_CONFIG(dtls)
+    dtlsMode = dtls != nullptr;
+#endif
+    if (dtlsMode ? !isSessionHello(data, size, &nonce) : !isDtlsClientHello(data, size))
+        return false;
+    if (!listening || paused) {
+        ++stats.droppedNotAccepting;
+        return true;
+    }
+    // Not amplifying: REJECT (19 bytes) is smaller than a HELLO or a ClientHello.
+    kcpnet::SessionReject reject;
+    reject.reason = static_cast<std::uint8_t>(kcpnet::SessionRejectReason::Security);
+    reject.nonce = nonce;
+    std::uint8_t buf[kcpnet::kSessionMaxControlSize];
+    const std::size_t n = kcpnet::encodeReject(reject, buf);
+    ++stats.rejected;
+    ++stats.datagramsSent;
+    udp->writeDatagram(reinterpret_cast<const char *>(buf), static_cast<qint64>(n), from, port);
+    return true;
+}
+
+#if QT_CONFIG(dtls)
+void QKcpServerPrivate::receiveDtls(const char *data, qsizetype size, const QHostAddress &from, quint16 port,
+                                    qint64 now)
+{
+    if (rejectWrongSecurity(data, size, from, port))
+        return;
+    QByteArray plain;
+    switch (dtls->handleDatagram(udp, QByteArray::fromRawData(data, size), from, port, &plain)) {
+    case QKcpDtlsServer::Result::Data:
+        dispatch(plain.constData(), plain.size(), from, port, now);
+        break;
+    case QKcpDtlsServer::Result::Consumed:
+    case QKcpDtlsServer::Result::Dropped: // counted by the DTLS server
+        break;
+    }
+}
+
+void QKcpServerPrivate::startDtls()
+{
+    Q_Q(QKcpServer);
+    stopDtls();
+    dtls = new QKcpDtlsServer(sslConfiguration, q);
+    const kcpnet::KcpSessionConfig &c = QKcpConfigPrivate::get(config);
+    dtls->setHandshakeTimeout(static_cast<int>(std::clamp<std::uint32_t>(c.connectTimeout, 1000, 600000)));
+    QObject::connect(dtls, &QKcpDtlsServer::peerError, q,
+                     [q](const QHostAddress &address, quint16 port, const QString &reason) {
+                         qCInfo(lcKcpServer) << "DTLS handshake with" << address << port << "failed:" << reason;
+                         emit q->acceptError(QAbstractSocket::SslHandshakeFailedError);
+                     });
+    QObject::connect(dtls, &QKcpDtlsServer::peerClosed, q, [this](const QHostAddress &address, quint16 port) {
+        // The client ended the association (close_notify): its session cannot hear from it any more.
+        auto it = byAddress.constFind(qkcpPeerKey(address, port));
+        if (it == byAddress.constEnd())
+            return;
+        if (QKcpSocketPrivate *s = byConv.value(*it); s && s->session
+            && s->session->state() != kcpnet::KcpSessionState::Closed) {
+            s->session->fail(kcpnet::KcpCloseReason::PeerReset);
+            QKcpScheduler::instance()->markDirty(s);
+        }
+    });
+}
+
+void QKcpServerPrivate::stopDtls()
+{
+    if (!dtls)
+        return;
+    const QKcpDtlsServer::Counters c = dtls->counters();
+    stats.dtlsHandshakes += c.handshakesCompleted;
+    stats.dtlsHandshakeFailures += c.handshakesFailed;
+    stats.dtlsCookiesSent += c.cookiesSent;
+    stats.droppedDtls += c.dropped;
+    dtls->disconnect();
+    dtls->deleteLater();
+    dtls = nullptr;
+}
+#endif
 
 void QKcpServerPrivate::dispatch(const char *data, qsizetype size, const QHostAddress &from, quint16 port,
                                  qint64 now)
@@ -159,7 +272,22 @@ void QKcpServerPrivate::accept(const kcpnet::KcpHandshakeResponder::Outcome &han
     byConv.insert(conv, sd);
     byAddress.insert(key, conv);
     ++stats.accepted;
-    sd->initServerSide(this, conv, from, port, handshake.secure ? &handshake.secrets : nullptr);
+    int overhead = 0;
+#if QT_CONFIG(dtls)
+    if (dtls) {
+        // The handshake came through this peer's DTLS association: the socket reports it.
+        overhead = dtls->overhead(from, port);
+        sd->dtlsEncrypted = dtls->isPeerEncrypted(from, port);
+        sd->dtlsOverhead = overhead;
+        sd->sslConfiguration = sslConfiguration;
+        sd->sslPeerCertificate = dtls->peerCertificate(from, port);
+        if (!sd->sslPeerCertificate.isNull())
+            sd->sslPeerChain = {sd->sslPeerCertificate};
+        sd->sslCipher = dtls->sessionCipher(from, port);
+        sd->sslProtocol = QSsl::DtlsV1_2;
+    }
+#endif
+    sd->initServerSide(this, conv, from, port, handshake.secure ? &handshake.secrets : nullptr, overhead);
     q->incomingConnection(socket);
 }
 
@@ -247,6 +375,13 @@ void QKcpServerPrivate::sendTo(const std::uint8_t *data, std::size_t size, const
     if (!udp)
         return;
     ++stats.datagramsSent;
+#if QT_CONFIG(dtls)
+    if (dtls) {
+        if (!dtls->write(udp, to, port, reinterpret_cast<const char *>(data), static_cast<qsizetype>(size)))
+            qCDebug(lcKcpServer) << "DTLS send to" << to << port << "failed";
+        return;
+    }
+#endif
     if (udp->writeDatagram(reinterpret_cast<const char *>(data), static_cast<qint64>(size), to, port) < 0)
         qCDebug(lcKcpServer) << "UDP send to" << to << port << "failed:" << udp->errorString();
 }
@@ -266,12 +401,30 @@ void QKcpServerPrivate::sessionEnded(QKcpSocketPrivate *s)
         if (a != byAddress.end() && *a == conv)
             byAddress.erase(a);
     }
+#if QT_CONFIG(dtls)
+    if (dtls) {
+        // Forget the peer's DTLS association once no session uses its address (checked later: a new session
+        // from the same address may be replacing this one right now).
+        const QHostAddress address = s->peerAddress;
+        const quint16 port = s->peerPort;
+        QMetaObject::invokeMethod(
+                q_ptr,
+                [this, address, port] {
+                    if (dtls && !byAddress.contains(qkcpPeerKey(address, port)))
+                        dtls->removePeer(address, port);
+                },
+                Qt::QueuedConnection);
+    }
+#endif
     closeTransportIfDone();
 }
 
 void QKcpServerPrivate::closeTransportIfDone()
 {
     if (!listening && byConv.isEmpty() && plainByAddress.isEmpty() && udp) {
+#if QT_CONFIG(dtls)
+        stopDtls();
+#endif
         udp->disconnect();
         udp->close();
         udp->deleteLater();
@@ -336,7 +489,19 @@ bool QKcpServer::listen(const QHostAddress &address, quint16 port)
         qCWarning(lcKcpServer, "QKcpServer::listen() called when already listening");
         return false;
     }
-    if (const QString problem = qkcpSecurityProblem(d->config); !problem.isEmpty()) {
+    QString problem = qkcpSecurityProblem(d->config);
+#if QT_CONFIG(dtls)
+    if (problem.isEmpty() && !d->sslConfiguration.isNull()) {
+        if (d->sslConfiguration.localCertificate().isNull() || d->sslConfiguration.privateKey().isNull())
+            problem = tr("Certificate mode needs a local certificate and its private key in the QSslConfiguration");
+        else if (d->config.protocol() == QKcpConfig::PlainKcp)
+            problem = tr("Certificate mode (DTLS) needs the kcpnet session protocol; plain KCP peers do not speak "
+                         "DTLS");
+        else if (!d->config.preSharedKey().isEmpty())
+            problem = tr("Use either a pre-shared key or certificates (DTLS), not both");
+    }
+#endif
+    if (!problem.isEmpty()) {
         d->error = QAbstractSocket::SslInvalidUserDataError;
         d->errorString = problem;
         return false;
@@ -364,6 +529,12 @@ bool QKcpServer::listen(const QHostAddress &address, quint16 port)
     }
     qkcpTuneUdpBuffers(d->udp, QKcpConfigPrivate::get(d->config));
     connect(d->udp, &QUdpSocket::readyRead, this, [d] { d->readDatagrams(); });
+#if QT_CONFIG(dtls)
+    if (!d->sslConfiguration.isNull())
+        d->startDtls();
+    else
+        d->stopDtls();
+#endif
     d->address = d->udp->localAddress();
     d->port = d->udp->localPort();
     d->listening = true;
@@ -499,15 +670,38 @@ QKcpServerStatistics QKcpServer::serverStatistics() const
     const kcpnet::KcpHandshakeCounters &h = d->responder.counters();
     s.handshakes = h.hellos;
     s.badCookies = h.badCookies;
-    s.rejected = h.rejects;
+    s.rejected += h.rejects;
     // The handshake responder's drops (session protocol) plus the server's own (plain-KCP acceptance).
     s.droppedChecksum += h.checksum;
     s.droppedMalformed += h.malformed;
     s.droppedUnknownSession += h.unknownConv;
     s.droppedNotAccepting += h.notAccepting;
     s.resetsSent = h.resetsSent;
+#if QT_CONFIG(dtls)
+    if (d->dtls) {
+        const QKcpDtlsServer::Counters c = d->dtls->counters();
+        s.dtlsHandshakes += c.handshakesCompleted;
+        s.dtlsHandshakeFailures += c.handshakesFailed;
+        s.dtlsCookiesSent += c.cookiesSent;
+        s.droppedDtls += c.dropped;
+    }
+#endif
     return s;
 }
+
+#if QT_CONFIG(dtls)
+void QKcpServer::setSslConfiguration(const QSslConfiguration &configuration)
+{
+    Q_D(QKcpServer);
+    d->sslConfiguration = configuration;
+}
+
+QSslConfiguration QKcpServer::sslConfiguration() const
+{
+    Q_D(const QKcpServer);
+    return d->sslConfiguration;
+}
+#endif
 
 void QKcpServer::setSocketOption(QAbstractSocket::SocketOption option, const QVariant &value)
 {

@@ -10,6 +10,10 @@
 #include <QtCore/qobject.h>
 #include <QtNetwork/qabstractsocket.h>
 #include <QtNetwork/qhostaddress.h>
+#include <QtNetwork/qtnetworkglobal.h>
+#if QT_CONFIG(dtls)
+#include <QtNetwork/qsslconfiguration.h>
+#endif
 
 #include <memory>
 
@@ -36,13 +40,17 @@ class Q_KCPNET_EXPORT QKcpServerStatistics
     Q_PROPERTY(quint64 droppedWrongAddress MEMBER droppedWrongAddress)
     Q_PROPERTY(quint64 droppedNotAccepting MEMBER droppedNotAccepting)
     Q_PROPERTY(quint64 resetsSent MEMBER resetsSent)
+    Q_PROPERTY(quint64 dtlsHandshakes MEMBER dtlsHandshakes)
+    Q_PROPERTY(quint64 dtlsHandshakeFailures MEMBER dtlsHandshakeFailures)
+    Q_PROPERTY(quint64 dtlsCookiesSent MEMBER dtlsCookiesSent)
+    Q_PROPERTY(quint64 droppedDtls MEMBER droppedDtls)
 public:
     quint32 sessions = 0;              // live sessions (pending ones included)
     quint32 pendingConnections = 0;    // accepted, not yet taken with nextPendingConnection()
     quint64 accepted = 0;              // sessions created
     quint64 handshakes = 0;            // HELLOs answered
     quint64 badCookies = 0;            // CONFIRMs that failed verification (spoofed, expired)
-    quint64 rejected = 0;              // REJECTs for version or mode mismatch
+    quint64 rejected = 0;              // REJECTs (version, mode, key, cipher or encryption mismatch)
     quint64 refused = 0;               // CONFIRMs refused (backlog full, conv collision)
     quint64 replaced = 0;              // sessions replaced by a new handshake from the same address
     quint64 datagramsReceived = 0;
@@ -53,6 +61,11 @@ public:
     quint64 droppedWrongAddress = 0;   // a session's conv from another address
     quint64 droppedNotAccepting = 0;   // handshakes while paused or closed
     quint64 resetsSent = 0;
+    // Certificate mode (DTLS)
+    quint64 dtlsHandshakes = 0;        // DTLS handshakes completed
+    quint64 dtlsHandshakeFailures = 0; // failed, rejected (client certificate) or expired
+    quint64 dtlsCookiesSent = 0;       // HelloVerifyRequests (ClientHellos without a valid cookie)
+    quint64 droppedDtls = 0;           // not DTLS, not decryptable, or beyond the association bound
 };
 
 // Accepts kcpnet sessions on one UDP port, like QTcpServer: listen(), newConnection(),
@@ -99,6 +112,16 @@ public:
     // Sum over live sessions (sessions field = their number).
     QKcpStatistics statistics() const;
     QKcpServerStatistics serverStatistics() const;
+
+#if QT_CONFIG(dtls)
+    // Certificate mode: with a configuration holding a local certificate and private key, listen() requires
+    // DTLS 1.2 from every client (QKcpSocket::connectToHostEncrypted()); the cookie exchange keeps spoofed
+    // handshakes stateless. Its peerVerifyMode decides about client certificates (VerifyPeer: required). A
+    // failed handshake is reported with acceptError(SslHandshakeFailedError). A null configuration turns it off.
+    // Applies from the next listen().
+    void setSslConfiguration(const QSslConfiguration &configuration);
+    QSslConfiguration sslConfiguration() const;
+#endif
 
     // Socket options of the shared UDP socket (buffer sizes, TypeOfServiceOption).
     void setSocketOption(QAbstractSocket::SocketOption option, const QVariant &value);

@@ -16,6 +16,9 @@
 #include <QtCore/qpointer.h>
 #include <QtCore/qqueue.h>
 #include <QtNetwork/qhostaddress.h>
+#if QT_CONFIG(dtls)
+#include "qkcpdtls_p.h"
+#endif
 
 class QUdpSocket;
 class QKcpSocketPrivate;
@@ -38,6 +41,14 @@ public:
     ~QKcpServerPrivate();
 
     void readDatagrams();
+    // Answers a HELLO that is not protected the way this server requires with REJECT(Security), in the clear
+    // (certificate mode: a plain kcpnet HELLO; otherwise: a DTLS ClientHello). True when it was one.
+    bool rejectWrongSecurity(const char *data, qsizetype size, const QHostAddress &from, quint16 port);
+#if QT_CONFIG(dtls)
+    void receiveDtls(const char *data, qsizetype size, const QHostAddress &from, quint16 port, qint64 now);
+    void startDtls();
+    void stopDtls();
+#endif
     void dispatch(const char *data, qsizetype size, const QHostAddress &from, quint16 port, qint64 now);
     void accept(const kcpnet::KcpHandshakeResponder::Outcome &handshake, const QHostAddress &from, quint16 port,
                 qint64 now);
@@ -66,6 +77,10 @@ public:
     QHash<QKcpPeerKey, QKcpSocketPrivate *> plainByAddress; // plain KCP: sessions are identified by the peer
     QQueue<QPointer<QKcpSocket>> pending;
     QKcpServerStatistics stats;
+#if QT_CONFIG(dtls)
+    QSslConfiguration sslConfiguration; // null: no certificate mode
+    QKcpDtlsServer *dtls = nullptr;     // certificate mode, while listening (child of q)
+#endif
     QHostAddress address;
     quint16 port = 0;
     QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError;

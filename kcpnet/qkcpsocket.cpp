@@ -58,7 +58,8 @@ QString closeReasonText(KcpCloseReason r, kcpnet::SessionRejectReason reject)
             return QKcpSocket::tr("Handshake failed: the server could not authenticate us (the pre-shared keys or "
                                   "the custom ciphers differ)");
         case kcpnet::SessionRejectReason::Security:
-            return QKcpSocket::tr("Handshake failed: one side uses a pre-shared key and the other does not");
+            return QKcpSocket::tr("Handshake failed: the client and the server disagree about encryption (one uses "
+                                  "a pre-shared key or certificates, the other does not)");
         case kcpnet::SessionRejectReason::Cipher:
             return QKcpSocket::tr("Handshake failed: the server does not offer the requested cipher");
         default:
@@ -94,6 +95,18 @@ QAbstractSocket::SocketError closeReasonError(KcpCloseReason r, kcpnet::SessionR
     default:
         return QAbstractSocket::UnknownSocketError;
     }
+}
+
+// A plain (unencrypted) kcpnet REJECT with reason Security: what a server that does not speak DTLS answers to a
+// ClientHello, and what a DTLS server answers to a plain HELLO.
+bool isSecurityReject(const char *data, qsizetype size)
+{
+    const auto *p = reinterpret_cast<const std::uint8_t *>(data);
+    const std::size_t n = kcpnet::sessionVerify(p, static_cast<std::size_t>(size));
+    kcpnet::SessionReject reject;
+    return n > 4 && p[4] == static_cast<std::uint8_t>(kcpnet::SessionPacketType::Reject)
+        && kcpnet::decodeReject(p, n, reject)
+        && reject.reason == static_cast<std::uint8_t>(kcpnet::SessionRejectReason::Security);
 }
 
 } // namespace
@@ -220,6 +233,16 @@ void QKcpSocketPrivate::resetForConnect()
     evBytesSent = 0;
     closeReason = KcpCloseReason::None;
     error = QAbstractSocket::UnknownSocketError;
+    dtlsEncrypted = false;
+#if QT_CONFIG(dtls)
+    ignoreAllSslErrors = false;
+    sslHandshakeErrors.clear();
+    sslPeerCertificate = QSslCertificate();
+    sslPeerChain.clear();
+    sslCipher = QSslCipher();
+    sslProtocol = QSsl::UnknownProtocol;
+    dtlsOverhead = 0;
+#endif
 }
 
 void QKcpSocketPrivate::startLookup(const QString &hostName)
@@ -321,7 +344,38 @@ void QKcpSocketPrivate::startConnecting(const QHostAddress &address)
     const qint64 now = qkcpNow();
     startedAt = now;
     lastReceive = now;
-    session = std::make_unique<KcpSession>(KcpSession::Role::Client, QKcpConfigPrivate::get(config), this);
+#if QT_CONFIG(dtls)
+    if (dtlsRequested) {
+        // Certificate mode: DTLS first; the session starts once it is up (dtlsEstablished()).
+        dtls = new QKcpDtlsClient(sslConfiguration, address, peerPort, sslPeerName.isEmpty() ? peerName : sslPeerName,
+                                  q);
+        dtls->setHandshakeTimeout(static_cast<int>(
+                std::clamp<std::uint32_t>(QKcpConfigPrivate::get(config).connectTimeout, 1000, 600000)));
+        if (!sslErrorsToIgnore.isEmpty())
+            dtls->ignoreVerificationErrors(sslErrorsToIgnore);
+        QObject::connect(dtls, &QKcpDtlsClient::failed, q, [this](const QString &reason) {
+            failConnection(QAbstractSocket::SocketTimeoutError,
+                           QKcpSocket::tr("Connection timed out: %1 (does the server listen with a certificate?)")
+                                   .arg(reason));
+        });
+        if (!dtls->startHandshake(udp))
+            failConnection(QAbstractSocket::SslHandshakeFailedError,
+                           QKcpSocket::tr("Cannot start the DTLS handshake: %1").arg(dtls->errorString()));
+        return;
+    }
+#endif
+    startSession(now);
+}
+
+void QKcpSocketPrivate::startSession(qint64 now)
+{
+    kcpnet::KcpSessionConfig sessionConfig = QKcpConfigPrivate::get(config);
+#if QT_CONFIG(dtls)
+    // Each datagram travels as one DTLS record: leave room for its header, nonce and tag within the MTU.
+    if (dtlsOverhead > 0 && sessionConfig.mtu > std::uint32_t(dtlsOverhead) + kcpnet::kSessionMaxControlSize)
+        sessionConfig.mtu -= static_cast<std::uint32_t>(dtlsOverhead);
+#endif
+    session = std::make_unique<KcpSession>(KcpSession::Role::Client, sessionConfig, this);
     if (config.protocol() == QKcpConfig::PlainKcp) {
         QString problem;
         std::unique_ptr<kcpnet::KcpPacketTransform> transform = qkcpMakeTransform(config, &problem);
@@ -340,8 +394,111 @@ void QKcpSocketPrivate::startConnecting(const QHostAddress &address)
     reschedule(now);
 }
 
+void QKcpSocketPrivate::failConnection(QAbstractSocket::SocketError e, const QString &text)
+{
+    Q_Q(QKcpSocket);
+    QPointer<QKcpSocket> guard(q);
+    const bool wasConnected = state == QAbstractSocket::ConnectedState || state == QAbstractSocket::ClosingState;
+    if (session && session->state() != KcpSessionState::Closed && session->state() != KcpSessionState::Unconnected)
+        session->fail(e == QAbstractSocket::ConnectionRefusedError ? KcpCloseReason::Refused
+                                                                   : KcpCloseReason::PeerReset);
+    evClosed = false;
+    drainReadable();
+    releaseTransport();
+    QKcpScheduler::instance()->remove(this);
+    wqueue.clear();
+    wpos = 0;
+    wbytes = 0;
+    setErrorAndEmit(e, text);
+    if (!guard)
+        return;
+    setState(QAbstractSocket::UnconnectedState);
+    if (guard && wasConnected)
+        emit q->disconnected();
+}
+
+#if QT_CONFIG(dtls)
+void QKcpSocketPrivate::readDtls(const char *data, qsizetype size, qint64 now)
+{
+    QByteArray plain;
+    switch (dtls->handleDatagram(udp, QByteArray::fromRawData(data, size), &plain)) {
+    case QKcpDtlsClient::Result::Data:
+        processDatagram(plain.constData(), plain.size(), now);
+        wireIn += static_cast<quint64>(size - plain.size()); // count what came over the wire
+        break;
+    case QKcpDtlsClient::Result::HandshakeComplete:
+        dtlsEstablished(now);
+        break;
+    case QKcpDtlsClient::Result::VerificationErrors:
+        dtlsVerificationFailed(now);
+        break;
+    case QKcpDtlsClient::Result::Failed: {
+        const bool established = state == QAbstractSocket::ConnectedState || state == QAbstractSocket::ClosingState;
+        failConnection(established ? QAbstractSocket::RemoteHostClosedError : QAbstractSocket::SslHandshakeFailedError,
+                       established ? QKcpSocket::tr("The remote host closed the connection: %1").arg(dtls->errorString())
+                                   : QKcpSocket::tr("DTLS handshake failed: %1").arg(dtls->errorString()));
+        break;
+    }
+    case QKcpDtlsClient::Result::Nothing:
+    case QKcpDtlsClient::Result::HandshakeInProgress:
+        if (!dtls->isEncrypted() && isSecurityReject(data, size))
+            failConnection(QAbstractSocket::SslHandshakeFailedError,
+                           QKcpSocket::tr("Handshake failed: the server does not use certificates (DTLS); connect "
+                                          "with connectToHost() and the server's settings"));
+        break;
+    }
+}
+
+void QKcpSocketPrivate::cacheSslPeer()
+{
+    sslPeerCertificate = dtls->peerCertificate();
+    sslPeerChain = dtls->peerCertificateChain();
+    sslCipher = dtls->sessionCipher();
+    sslProtocol = dtls->sessionProtocol();
+}
+
+void QKcpSocketPrivate::dtlsEstablished(qint64 now)
+{
+    Q_Q(QKcpSocket);
+    QPointer<QKcpSocket> guard(q);
+    dtlsEncrypted = true;
+    dtlsOverhead = dtls->overhead();
+    cacheSslPeer();
+    emit q->encrypted();
+    if (!guard || state != QAbstractSocket::ConnectingState || !dtls || session)
+        return;
+    startSession(now);
+}
+
+void QKcpSocketPrivate::dtlsVerificationFailed(qint64 now)
+{
+    Q_Q(QKcpSocket);
+    QPointer<QKcpSocket> guard(q);
+    sslHandshakeErrors = dtls->peerVerificationErrors();
+    ignoreAllSslErrors = false;
+    emit q->sslErrors(sslHandshakeErrors);
+    if (!guard || state != QAbstractSocket::ConnectingState || !dtls)
+        return;
+    const bool ignored = ignoreAllSslErrors
+        || std::all_of(sslHandshakeErrors.cbegin(), sslHandshakeErrors.cend(),
+                       [this](const QSslError &e) { return sslErrorsToIgnore.contains(e); });
+    if (ignored) {
+        dtls->ignoreVerificationErrors(ignoreAllSslErrors ? sslHandshakeErrors : sslErrorsToIgnore);
+        if (dtls->resumeHandshake(udp)) {
+            dtlsEstablished(now);
+            return;
+        }
+    }
+    QStringList reasons;
+    for (const QSslError &e : std::as_const(sslHandshakeErrors))
+        reasons.append(e.errorString());
+    failConnection(QAbstractSocket::SslHandshakeFailedError,
+                   QKcpSocket::tr("The server's certificate did not verify: %1").arg(reasons.join(QLatin1String("; "))));
+}
+#endif
+
 void QKcpSocketPrivate::initServerSide(QKcpServerPrivate *srv, quint32 conv, const QHostAddress &address,
-                                       quint16 port, const kcpnet::KcpHandshakeSecrets *secrets)
+                                       quint16 port, const kcpnet::KcpHandshakeSecrets *secrets, int overhead)
 {
     Q_Q(QKcpSocket);
     server = srv;
@@ -353,7 +510,10 @@ void QKcpSocketPrivate::initServerSide(QKcpServerPrivate *srv, quint32 conv, con
     startedAt = now;
     lastReceive = now;
     state = QAbstractSocket::ConnectedState; // born connected: no signals before the server hands it out
-    session = std::make_unique<KcpSession>(KcpSession::Role::Server, QKcpConfigPrivate::get(config), this);
+    kcpnet::KcpSessionConfig sessionConfig = QKcpConfigPrivate::get(config);
+    if (overhead > 0 && sessionConfig.mtu > std::uint32_t(overhead) + kcpnet::kSessionMaxControlSize)
+        sessionConfig.mtu -= static_cast<std::uint32_t>(overhead); // one DTLS record per datagram
+    session = std::make_unique<KcpSession>(KcpSession::Role::Server, sessionConfig, this);
     session->acceptConfirmed(conv, qkcpNow32(now), secrets);
     attachTrace();
     reschedule(now);
@@ -396,6 +556,15 @@ void QKcpSocketPrivate::sessionNewConversation(std::uint32_t conv, const std::ui
 
 void QKcpSocketPrivate::releaseTransport()
 {
+#if QT_CONFIG(dtls)
+    if (dtls) {
+        QObject::disconnect(dtls, nullptr, q_func(), nullptr);
+        if (udp)
+            dtls->shutdown(udp); // close_notify: the server forgets the association at once
+        dtls->deleteLater();
+        dtls = nullptr;
+    }
+#endif
     if (udp) {
         udp->disconnect();
         udp->close();
@@ -414,9 +583,20 @@ void QKcpSocketPrivate::sessionSend(const std::uint8_t *data, std::size_t size)
     ++datagramsOut;
     wireOut += size;
     if (udp) {
+#if QT_CONFIG(dtls)
+        if (dtls) {
+            wireOut += static_cast<quint64>(dtlsOverhead);
+            if (!dtls->write(udp, reinterpret_cast<const char *>(data), static_cast<qsizetype>(size)))
+                qCDebug(lcKcpSocket) << "DTLS send failed:" << dtls->errorString();
+            return;
+        }
+#endif
         if (udp->write(reinterpret_cast<const char *>(data), static_cast<qint64>(size)) < 0)
             qCDebug(lcKcpSocket) << "UDP send failed:" << udp->errorString();
     } else if (server) {
+#if QT_CONFIG(dtls)
+        wireOut += static_cast<quint64>(dtlsOverhead);
+#endif
         server->sendTo(data, size, peerAddress, peerPort);
     }
 }
@@ -425,8 +605,17 @@ void QKcpSocketPrivate::readUdp()
 {
     if (!udp)
         return;
+    Q_Q(QKcpSocket);
+    QPointer<QKcpSocket> guard(q);
     const qint64 now = qkcpNow();
     if (!udp->hasPendingDatagrams() && takePortUnreachable(udp)) {
+#if QT_CONFIG(dtls)
+        if (dtls && !session) {
+            failConnection(QAbstractSocket::ConnectionRefusedError,
+                           closeReasonText(KcpCloseReason::Refused, kcpnet::SessionRejectReason {}));
+            return;
+        }
+#endif
         // Only fatal during the handshake (or in plain mode, where nothing else tells us); later a stray
         // ICMP message must not end a session that the peer keeps answering.
         if (session && (session->state() == KcpSessionState::Connecting
@@ -442,6 +631,14 @@ void QKcpSocketPrivate::readUdp()
         const qint64 n = udp->readDatagram(buffer, sizeof buffer);
         if (n < 0)
             break;
+#if QT_CONFIG(dtls)
+        if (dtls) {
+            readDtls(buffer, n, now); // may emit signals
+            if (!guard)
+                return;
+            continue;
+        }
+#endif
         processDatagram(buffer, n, now);
     }
     // Anything left is read on the next turn (the read notifier stays armed), so timers get their turn too.
@@ -772,7 +969,11 @@ bool QKcpSocketPrivate::waitUntil(int msecs, const std::function<bool()> &done)
                 return false;
             continue;
         }
-        if (!session || session->state() == KcpSessionState::Closed || (!udp && !server)) {
+        bool dtlsHandshake = false; // certificate mode, before the session exists
+#if QT_CONFIG(dtls)
+        dtlsHandshake = dtls && !session && udp;
+#endif
+        if (!dtlsHandshake && (!session || session->state() == KcpSessionState::Closed || (!udp && !server))) {
             dispatchEvents();
             return guard && done();
         }
@@ -862,21 +1063,60 @@ bool QKcpSocket::bind(const QHostAddress &address, quint16 port, QAbstractSocket
 void QKcpSocket::connectToHost(const QString &hostName, quint16 port, OpenMode mode)
 {
     Q_D(QKcpSocket);
+#if QT_CONFIG(dtls)
+    if (d->state == QAbstractSocket::UnconnectedState)
+        d->dtlsRequested = false;
+#endif
+    d->connectToHostImpl(hostName, port, mode);
+}
+
+#if QT_CONFIG(dtls)
+void QKcpSocket::connectToHostEncrypted(const QString &hostName, quint16 port, OpenMode mode)
+{
+    connectToHostEncrypted(hostName, port, QString(), mode);
+}
+
+void QKcpSocket::connectToHostEncrypted(const QString &hostName, quint16 port, const QString &sslPeerName,
+                                        OpenMode mode)
+{
+    Q_D(QKcpSocket);
+    if (d->state == QAbstractSocket::UnconnectedState) {
+        d->dtlsRequested = true;
+        d->sslPeerName = sslPeerName;
+    }
+    d->connectToHostImpl(hostName, port, mode);
+}
+#endif
+
+void QKcpSocketPrivate::connectToHostImpl(const QString &hostName, quint16 port, QIODevice::OpenMode mode)
+{
+    Q_Q(QKcpSocket);
+    QKcpSocketPrivate *d = this;
     if (d->state != QAbstractSocket::UnconnectedState) {
         qCWarning(lcKcpSocket, "QKcpSocket::connectToHost() called when already looking up or connecting/connected "
                                "to \"%s\"", qPrintable(hostName));
         return;
     }
     d->resetForConnect();
-    setErrorString(QString());
-    if (const QString problem = qkcpSecurityProblem(d->config); !problem.isEmpty()) {
+    q->setErrorString(QString());
+    QString problem = qkcpSecurityProblem(d->config);
+#if QT_CONFIG(dtls)
+    if (problem.isEmpty() && dtlsRequested) {
+        if (config.protocol() == QKcpConfig::PlainKcp)
+            problem = QKcpSocket::tr("Certificate mode (DTLS) needs the kcpnet session protocol; plain KCP peers do "
+                                     "not speak DTLS");
+        else if (!config.preSharedKey().isEmpty())
+            problem = QKcpSocket::tr("Use either a pre-shared key or certificates (DTLS), not both");
+    }
+#endif
+    if (!problem.isEmpty()) {
         d->setErrorAndEmit(QAbstractSocket::SslInvalidUserDataError, problem);
         return;
     }
     d->peerName = hostName;
     d->peerPort = port;
     d->peerAddress.clear();
-    QIODevice::open(mode | QIODevice::Unbuffered);
+    q->QIODevice::open(mode | QIODevice::Unbuffered);
     d->startLookup(hostName);
 }
 
@@ -1145,7 +1385,7 @@ QKcpStatistics QKcpSocket::statistics() const
     s.droppedUnexpected = drops.unexpected;
     s.droppedUnauthentic = drops.authentication;
     s.droppedReplayed = drops.replayed;
-    s.encrypted = session.sealer() != nullptr;
+    s.encrypted = session.sealer() != nullptr || d->dtlsEncrypted;
     s.handshakeRtt = session.handshakeRtt();
     s.keepAliveRtt = session.keepaliveRtt();
     s.keepAlivesSent = session.pingsSent();
@@ -1179,6 +1419,72 @@ QKcpStatistics QKcpSocket::statistics() const
     }
     return s;
 }
+
+bool QKcpSocket::isEncrypted() const
+{
+    Q_D(const QKcpSocket);
+    const bool open = d->state == QAbstractSocket::ConnectedState || d->state == QAbstractSocket::ClosingState
+        || (d->state == QAbstractSocket::ConnectingState && d->dtlsEncrypted);
+    return open && (d->dtlsEncrypted || (d->session && d->session->sealer()));
+}
+
+#if QT_CONFIG(dtls)
+void QKcpSocket::setSslConfiguration(const QSslConfiguration &configuration)
+{
+    Q_D(QKcpSocket);
+    d->sslConfiguration = configuration;
+}
+
+QSslConfiguration QKcpSocket::sslConfiguration() const
+{
+    Q_D(const QKcpSocket);
+    return d->sslConfiguration;
+}
+
+QSslCertificate QKcpSocket::peerCertificate() const
+{
+    Q_D(const QKcpSocket);
+    return d->sslPeerCertificate;
+}
+
+QList<QSslCertificate> QKcpSocket::peerCertificateChain() const
+{
+    Q_D(const QKcpSocket);
+    return d->sslPeerChain;
+}
+
+QSslCipher QKcpSocket::sessionCipher() const
+{
+    Q_D(const QKcpSocket);
+    return d->sslCipher;
+}
+
+QSsl::SslProtocol QKcpSocket::sessionProtocol() const
+{
+    Q_D(const QKcpSocket);
+    return d->sslProtocol;
+}
+
+QList<QSslError> QKcpSocket::sslHandshakeErrors() const
+{
+    Q_D(const QKcpSocket);
+    return d->sslHandshakeErrors;
+}
+
+void QKcpSocket::ignoreSslErrors(const QList<QSslError> &errors)
+{
+    Q_D(QKcpSocket);
+    d->sslErrorsToIgnore = errors;
+    if (d->dtls)
+        d->dtls->ignoreVerificationErrors(errors);
+}
+
+void QKcpSocket::ignoreSslErrors()
+{
+    Q_D(QKcpSocket);
+    d->ignoreAllSslErrors = true;
+}
+#endif
 
 void QKcpSocket::startTrace(int maxEvents)
 {

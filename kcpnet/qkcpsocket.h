@@ -10,6 +10,14 @@
 #include <QtCore/qiodevice.h>
 #include <QtNetwork/qabstractsocket.h>
 #include <QtNetwork/qhostaddress.h>
+#include <QtNetwork/qtnetworkglobal.h>
+#if QT_CONFIG(dtls)
+#include <QtNetwork/qssl.h>
+#include <QtNetwork/qsslcertificate.h>
+#include <QtNetwork/qsslcipher.h>
+#include <QtNetwork/qsslconfiguration.h>
+#include <QtNetwork/qsslerror.h>
+#endif
 
 #include <memory>
 #include <utility>
@@ -26,6 +34,10 @@ class QKcpServerPrivate;
 //
 // A socket lives in the thread that created it; all its work runs from that thread's event loop (or from the
 // waitFor*() calls). It reuses QAbstractSocket's SocketState and SocketError.
+//
+// Encryption (docs/SECURITY.md): with a pre-shared key in the QKcpConfig every connection is authenticated and
+// encrypted; or, like QSslSocket, connectToHostEncrypted() runs DTLS 1.2 with certificates (sslConfiguration(),
+// sslErrors(), ignoreSslErrors(), peerCertificate()) and then the kcpnet session inside it.
 class Q_KCPNET_EXPORT QKcpSocket : public QIODevice
 {
     Q_OBJECT
@@ -50,6 +62,14 @@ public:
 
     void connectToHost(const QString &hostName, quint16 port, OpenMode mode = ReadWrite);
     void connectToHost(const QHostAddress &address, quint16 port, OpenMode mode = ReadWrite);
+#if QT_CONFIG(dtls)
+    // Certificate mode: a DTLS 1.2 handshake with the server (verifying its certificate against sslPeerName, by
+    // default hostName), then the kcpnet session inside DTLS. encrypted() is emitted when DTLS is up, connected()
+    // when the session is; data written before is sent then. Not with a pre-shared key or PlainKcp.
+    void connectToHostEncrypted(const QString &hostName, quint16 port, OpenMode mode = ReadWrite);
+    void connectToHostEncrypted(const QString &hostName, quint16 port, const QString &sslPeerName,
+                                OpenMode mode = ReadWrite);
+#endif
     // Graceful: everything written is delivered, the peer is told, then disconnected().
     void disconnectFromHost();
     // Immediate: the peer is told the connection was reset; unsent data is discarded.
@@ -90,6 +110,26 @@ public:
 
     QKcpStatistics statistics() const;
 
+    // True while the connection is protected: a DTLS association (certificate mode) or a pre-shared-key session.
+    bool isEncrypted() const;
+#if QT_CONFIG(dtls)
+    // Certificate mode. The configuration used by connectToHostEncrypted() (default:
+    // QSslConfiguration::defaultDtlsConfiguration()): CA certificates, peer verification, a client certificate.
+    // A server-side socket reports its server's configuration.
+    void setSslConfiguration(const QSslConfiguration &configuration);
+    QSslConfiguration sslConfiguration() const;
+    // The peer's certificate (client: the server's; server side: the client's, if it sent one), its chain, and the
+    // negotiated cipher and protocol; kept after the connection ends, cleared by the next connect.
+    QSslCertificate peerCertificate() const;
+    QList<QSslCertificate> peerCertificateChain() const;
+    QSslCipher sessionCipher() const;
+    QSsl::SslProtocol sessionProtocol() const;
+    // The certificate verification errors of the last handshake (also given to sslErrors()).
+    QList<QSslError> sslHandshakeErrors() const;
+    // Accept these errors: call before connecting, or from a slot connected to sslErrors().
+    void ignoreSslErrors(const QList<QSslError> &errors);
+#endif
+
     // Protocol tracing: while on, the socket records every KCP event (segment sent, retransmitted, acknowledged,
     // received in or out of order, RTT sample, window change...) in a ring of at most maxEvents (oldest dropped).
     // Costs nothing while off. Events survive stopTrace() until clearTrace() or the next startTrace().
@@ -118,12 +158,26 @@ public:
     static std::pair<QKcpSocket *, QKcpSocket *> createPair(const QKcpConfig &config = QKcpConfig(),
                                                             QObject *parent = nullptr, int msecs = 5000);
 
+#if QT_CONFIG(dtls)
+public Q_SLOTS:
+    // Accept whatever sslErrors() reported for this handshake (call from a slot connected to sslErrors()).
+    // Disables the protection certificates give: prefer ignoreSslErrors(list) with the errors you expect.
+    void ignoreSslErrors();
+#endif
+
 Q_SIGNALS:
     void hostFound();
     void connected();
     void disconnected();
     void stateChanged(QAbstractSocket::SocketState state);
     void errorOccurred(QAbstractSocket::SocketError error);
+#if QT_CONFIG(dtls)
+    // Certificate mode: the DTLS handshake completed (the kcpnet session handshake follows).
+    void encrypted();
+    // The server's certificate did not verify. Unless a connected slot calls ignoreSslErrors(), the connection
+    // fails with SslHandshakeFailedError once the signal returns.
+    void sslErrors(const QList<QSslError> &errors);
+#endif
 
 protected:
     qint64 readData(char *data, qint64 maxSize) override;

@@ -14,6 +14,9 @@
 #include <QtCore/qpointer.h>
 #include <QtCore/qqueue.h>
 #include <QtNetwork/qhostinfo.h>
+#if QT_CONFIG(dtls)
+#include "qkcpdtls_p.h"
+#endif
 
 #include <functional>
 #include <memory>
@@ -34,15 +37,27 @@ public:
     ~QKcpSocketPrivate() override;
 
     // Client side
+    void connectToHostImpl(const QString &hostName, quint16 port, QIODevice::OpenMode mode);
     void startLookup(const QString &hostName);
     void lookupFinished(const QHostInfo &info);
     void cancelLookup();
     void startConnecting(const QHostAddress &address);
+    // Client: creates the session and sends HELLO (certificate mode: once DTLS is up, its overhead known).
+    void startSession(qint64 now);
+    // Ends the connection at once with `e` (the session, if any, is failed quietly; data received stays readable).
+    void failConnection(QAbstractSocket::SocketError e, const QString &text);
+#if QT_CONFIG(dtls)
+    void readDtls(const char *data, qsizetype size, qint64 now);
+    void dtlsEstablished(qint64 now);
+    void dtlsVerificationFailed(qint64 now);
+    void cacheSslPeer();
+#endif
     void readUdp();
     void udpError();
-    // Server side: the handshake was verified by the server; the session starts Connected.
+    // Server side: the handshake was verified by the server; the session starts Connected. `overhead`: bytes a
+    // DTLS record adds to each datagram (0 without DTLS), taken from the MTU.
     void initServerSide(QKcpServerPrivate *srv, quint32 conv, const QHostAddress &address, quint16 port,
-                        const kcpnet::KcpHandshakeSecrets *secrets);
+                        const kcpnet::KcpHandshakeSecrets *secrets, int overhead);
     // Server side, plain KCP: the first datagram(s) from a new peer, already decoded by `transform`.
     void initServerSidePlain(QKcpServerPrivate *srv, quint32 conv, const QHostAddress &address, quint16 port,
                              std::unique_ptr<kcpnet::KcpPacketTransform> transform,
@@ -130,6 +145,23 @@ public:
     quint64 datagramsOut = 0;
     quint64 wireIn = 0;
     quint64 wireOut = 0;
+
+#if QT_CONFIG(dtls)
+    // Certificate mode
+    QSslConfiguration sslConfiguration = QSslConfiguration::defaultDtlsConfiguration();
+    QString sslPeerName;              // verification name given to connectToHostEncrypted() (empty: host name)
+    bool dtlsRequested = false;       // this connect uses DTLS
+    QKcpDtlsClient *dtls = nullptr;   // client: the association (child of q)
+    QList<QSslError> sslErrorsToIgnore;
+    bool ignoreAllSslErrors = false;  // ignoreSslErrors() during sslErrors()
+    QList<QSslError> sslHandshakeErrors;
+    QSslCertificate sslPeerCertificate;
+    QList<QSslCertificate> sslPeerChain;
+    QSslCipher sslCipher;
+    QSsl::SslProtocol sslProtocol = QSsl::UnknownProtocol;
+    int dtlsOverhead = 0;             // bytes DTLS adds to each datagram once established
+#endif
+    bool dtlsEncrypted = false;       // a DTLS association protects this connection
 
     // Tracing: a bounded ring of protocol events
     QList<QKcpTraceEvent> traceRing;

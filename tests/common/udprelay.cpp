@@ -178,6 +178,7 @@ KcpUdpRelay::Counters KcpUdpRelay::counters(Direction direction) const
     c.corrupted = a.corrupted.load();
     c.bytesForwarded = a.bytesForwarded.load();
     c.sendErrors = a.sendErrors.load();
+    c.largest = a.largest.load();
     return c;
 }
 
@@ -192,6 +193,7 @@ void KcpUdpRelay::resetCounters()
         a.corrupted = 0;
         a.bytesForwarded = 0;
         a.sendErrors = 0;
+        a.largest = 0;
     }
 }
 
@@ -286,6 +288,8 @@ bool KcpUdpRelay::chance(double percent)
 void KcpUdpRelay::handle(Direction direction, Client *client, const char *data, qint64 size)
 {
     AtomicCounters &counters = m_counters[direction];
+    if (static_cast<quint64>(size) > counters.largest.load(std::memory_order_relaxed))
+        counters.largest.store(static_cast<quint64>(size), std::memory_order_relaxed);
     if (m_cut[direction].load(std::memory_order_relaxed)) {
         counters.dropped.fetch_add(1, std::memory_order_relaxed);
         counters.cutDropped.fetch_add(1, std::memory_order_relaxed);

@@ -82,6 +82,7 @@ public:
         quint64 corrupted = 0;  // copies with a flipped byte
         quint64 bytesForwarded = 0;
         quint64 sendErrors = 0; // the socket refused to send (not counted as forwarded)
+        quint64 largest = 0;    // size of the largest datagram read (bytes)
     };
 
     explicit KcpUdpRelay(QObject *parent = nullptr);
@@ -149,6 +150,7 @@ private:
         std::atomic<quint64> corrupted {0};
         std::atomic<quint64> bytesForwarded {0};
         std::atomic<quint64> sendErrors {0};
+        std::atomic<quint64> largest {0};
     };
 
     void readFromClients();
