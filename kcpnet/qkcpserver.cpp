@@ -8,6 +8,7 @@
 #include "qkcpsocket_p.h"
 
 #include <QtCore/qloggingcategory.h>
+#include <QtCore/qtimer.h>
 #include <QtNetwork/qsslkey.h>
 #include <QtNetwork/qudpsocket.h>
 
@@ -171,6 +172,17 @@ void QKcpServerPrivate::startDtls()
                          qCInfo(lcKcpServer) << "DTLS handshake with" << address << port << "failed:" << reason;
                          emit q->acceptError(QAbstractSocket::SslHandshakeFailedError);
                      });
+    QObject::connect(dtls, &QKcpDtlsServer::handshakeCompleted, q,
+                     [this, q](const QHostAddress &address, quint16 port) {
+        // An association nobody builds a session on would hold one of the bounded slots forever: the client has
+        // its connect timeout to send a kcpnet HELLO through it.
+        const int grace = static_cast<int>(
+                std::clamp<std::uint32_t>(QKcpConfigPrivate::get(config).connectTimeout, 1000, 600000));
+        QTimer::singleShot(grace, q, [this, address, port] {
+            if (dtls && !byAddress.contains(qkcpPeerKey(address, port)))
+                dtls->removePeer(address, port);
+        });
+    });
     QObject::connect(dtls, &QKcpDtlsServer::peerClosed, q, [this](const QHostAddress &address, quint16 port) {
         // The client ended the association (close_notify): its session cannot hear from it any more.
         auto it = byAddress.constFind(qkcpPeerKey(address, port));
@@ -684,6 +696,7 @@ QKcpServerStatistics QKcpServer::serverStatistics() const
         s.dtlsHandshakeFailures += c.handshakesFailed;
         s.dtlsCookiesSent += c.cookiesSent;
         s.droppedDtls += c.dropped;
+        s.dtlsAssociations = static_cast<quint32>(d->dtls->peerCount());
     }
 #endif
     return s;

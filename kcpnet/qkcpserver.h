@@ -44,6 +44,7 @@ class Q_KCPNET_EXPORT QKcpServerStatistics
     Q_PROPERTY(quint64 dtlsHandshakeFailures MEMBER dtlsHandshakeFailures)
     Q_PROPERTY(quint64 dtlsCookiesSent MEMBER dtlsCookiesSent)
     Q_PROPERTY(quint64 droppedDtls MEMBER droppedDtls)
+    Q_PROPERTY(quint32 dtlsAssociations MEMBER dtlsAssociations)
 public:
     quint32 sessions = 0;              // live sessions (pending ones included)
     quint32 pendingConnections = 0;    // accepted, not yet taken with nextPendingConnection()
@@ -66,6 +67,7 @@ public:
     quint64 dtlsHandshakeFailures = 0; // failed, rejected (client certificate) or expired
     quint64 dtlsCookiesSent = 0;       // HelloVerifyRequests (ClientHellos without a valid cookie)
     quint64 droppedDtls = 0;           // not DTLS, not decryptable, or beyond the association bound
+    quint32 dtlsAssociations = 0;      // DTLS associations now (handshaking or established; at most 4096)
 };
 
 // Accepts kcpnet sessions on one UDP port, like QTcpServer: listen(), newConnection(),

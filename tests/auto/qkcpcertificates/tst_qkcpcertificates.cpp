@@ -17,6 +17,7 @@
 #include <QKcpSocket>
 
 #include <QtCore/qthread.h>
+#include <QtNetwork/qdtls.h>
 #include <QtNetwork/qsslkey.h>
 #include <QtNetwork/qsslsocket.h>
 #include <QtNetwork/qudpsocket.h>
@@ -129,6 +130,7 @@ private slots:
     void refusedPort();
     void blockingConnect();
     void reconnectSameSocket();
+    void idleAssociationExpires();
 
 private:
     bool m_ipv6 = false;
@@ -645,6 +647,51 @@ void tst_QKcpCertificates::reconnectSameSocket()
     QCOMPARE(c.encrypted->size(), 3);
     QCOMPARE(c.spies->errorOccurred.size(), 0);
     QTRY_COMPARE_WITH_TIMEOUT(echo.server.serverStatistics().dtlsHandshakes, quint64(3), 5000);
+}
+
+void tst_QKcpCertificates::idleAssociationExpires()
+{
+    // A client that completes DTLS but never starts a kcpnet session must not hold one of the bounded association
+    // slots for ever: it is dropped after the connect timeout. A real client keeps its association while its
+    // session lives.
+    QKcpConfig config;
+    config.setConnectTimeout(1000);
+    DtlsEchoServer echo(goodServerSsl(), config);
+    QVERIFY(echo.listen());
+
+    Client c(config);
+    c.socket->connectToHostEncrypted(QStringLiteral("127.0.0.1"), echo.port());
+    QTRY_COMPARE_WITH_TIMEOUT(c.spies->connected.size(), 1, 5000);
+    QCOMPARE(echo.server.serverStatistics().dtlsAssociations, quint32(1));
+
+    // Then a bare DTLS client that never sends a HELLO.
+    QUdpSocket udp;
+    QVERIFY(udp.bind(QHostAddress::LocalHost, 0));
+    QDtls dtls(QSslSocket::SslClientMode);
+    QVERIFY(dtls.setPeer(QHostAddress::LocalHost, echo.port(), QStringLiteral("localhost")));
+    QVERIFY(dtls.setDtlsConfiguration(clientSsl()));
+    QObject::connect(&udp, &QUdpSocket::readyRead, &udp, [&] {
+        for (int i = 0; i < 16 && udp.hasPendingDatagrams(); ++i) {
+            QByteArray d(int(udp.pendingDatagramSize()), Qt::Uninitialized);
+            d.resize(udp.readDatagram(d.data(), d.size()));
+            if (dtls.handshakeState() == QDtls::HandshakeInProgress)
+                dtls.doHandshake(&udp, d);
+        }
+    });
+    QVERIFY(dtls.doHandshake(&udp));
+    QTRY_COMPARE_WITH_TIMEOUT(dtls.handshakeState(), QDtls::HandshakeComplete, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(echo.server.serverStatistics().dtlsAssociations, quint32(2), 5000);
+    // The bare one goes (its grace period started after the real client's had)...
+    QTRY_COMPARE_WITH_TIMEOUT(echo.server.serverStatistics().dtlsAssociations, quint32(1), 5000);
+    QCOMPARE(echo.server.serverStatistics().accepted, quint64(1));
+    // ...the real one stays and works.
+    QByteArray received;
+    kcpCollectInto(c.socket.get(), &received);
+    c.socket->write("still here");
+    QTRY_COMPARE_WITH_TIMEOUT(received, QByteArray("still here"), 5000);
+    // Ending the session ends the association.
+    c.socket->disconnectFromHost();
+    QTRY_COMPARE_WITH_TIMEOUT(echo.server.serverStatistics().dtlsAssociations, quint32(0), 5000);
 }
 
 QTEST_MAIN(tst_QKcpCertificates)
