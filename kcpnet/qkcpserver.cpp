@@ -33,10 +33,12 @@ bool isDtlsClientHello(const char *data, qsizetype size)
 bool isSessionHello(const char *data, qsizetype size, std::uint64_t *nonce)
 {
     const auto *p = reinterpret_cast<const std::uint8_t *>(data);
+    // conv 0 and the HELLO type first: a DTLS record never starts with 0, so no checksum is computed for those.
+    if (size < 5 || kcpnet::kcpGetU32(p) != 0 || p[4] != static_cast<std::uint8_t>(kcpnet::SessionPacketType::Hello))
+        return false;
     const std::size_t n = kcpnet::sessionVerify(p, static_cast<std::size_t>(size));
     kcpnet::SessionHello hello;
-    if (n <= 4 || p[4] != static_cast<std::uint8_t>(kcpnet::SessionPacketType::Hello)
-        || !kcpnet::decodeHello(p, n, hello))
+    if (n <= 4 || !kcpnet::decodeHello(p, n, hello))
         return false;
     *nonce = hello.nonce;
     return true;
