@@ -156,8 +156,15 @@ void QKcpServerPrivate::receiveDtls(const char *data, qsizetype size, const QHos
     case QKcpDtlsServer::Result::Data:
         dispatch(plain.constData(), plain.size(), from, port, now);
         break;
+    case QKcpDtlsServer::Result::Dropped: // counted by the DTLS server, and by the peer's session if it has one
+        if (size > 0 && static_cast<uchar>(data[0]) == 23) {
+            auto it = byAddress.constFind(qkcpPeerKey(from, port));
+            if (it != byAddress.constEnd())
+                if (QKcpSocketPrivate *s = byConv.value(*it))
+                    ++s->dtlsUnauthentic;
+        }
+        break;
     case QKcpDtlsServer::Result::Consumed:
-    case QKcpDtlsServer::Result::Dropped: // counted by the DTLS server
         break;
     }
 }

@@ -234,6 +234,7 @@ void QKcpSocketPrivate::resetForConnect()
     closeReason = KcpCloseReason::None;
     error = QAbstractSocket::UnknownSocketError;
     dtlsEncrypted = false;
+    dtlsUnauthentic = 0;
 #if QT_CONFIG(dtls)
     ignoreAllSslErrors = false;
     sslHandshakeErrors.clear();
@@ -441,7 +442,9 @@ void QKcpSocketPrivate::readDtls(const char *data, qsizetype size, qint64 now)
     }
     case QKcpDtlsClient::Result::Nothing:
     case QKcpDtlsClient::Result::HandshakeInProgress:
-        if (!dtls->isEncrypted() && isSecurityReject(data, size))
+        if (dtls->isEncrypted() && size > 0 && static_cast<uchar>(data[0]) == 23)
+            ++dtlsUnauthentic; // an application-data record that did not decrypt: tampered, or not for us
+        else if (!dtls->isEncrypted() && isSecurityReject(data, size))
             failConnection(QAbstractSocket::SslHandshakeFailedError,
                            QKcpSocket::tr("Handshake failed: the server does not use certificates (DTLS); connect "
                                           "with connectToHost() and the server's settings"));
@@ -1383,7 +1386,7 @@ QKcpStatistics QKcpSocket::statistics() const
     s.droppedWrongConversation = drops.wrongConv;
     s.droppedMalformed = drops.malformed;
     s.droppedUnexpected = drops.unexpected;
-    s.droppedUnauthentic = drops.authentication;
+    s.droppedUnauthentic = drops.authentication + d->dtlsUnauthentic;
     s.droppedReplayed = drops.replayed;
     s.encrypted = session.sealer() != nullptr || d->dtlsEncrypted;
     s.handshakeRtt = session.handshakeRtt();

@@ -162,6 +162,7 @@ public:
     int dtlsOverhead = 0;             // bytes DTLS adds to each datagram once established
 #endif
     bool dtlsEncrypted = false;       // a DTLS association protects this connection
+    quint64 dtlsUnauthentic = 0;      // DTLS application records that failed authentication (dropped)
 
     // Tracing: a bounded ring of protocol events
     QList<QKcpTraceEvent> traceRing;

@@ -248,9 +248,13 @@ void tst_QKcpCertificates::messageModeOverImpairedLink()
     });
     QTRY_COMPARE_WITH_TIMEOUT(got.size(), sent.size(), 30000);
     QCOMPARE(got, sent);
-    // Corrupted records failed DTLS authentication and were discarded; KCP resent what was lost.
+    // Corrupted records failed DTLS authentication and were discarded (and counted); KCP resent what was lost.
     QVERIFY(relay.counters(KcpUdpRelay::ClientToServer).corrupted + relay.counters(KcpUdpRelay::ServerToClient).corrupted
             > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(echo.at(0) != nullptr, 5000);
+    const quint64 dropped = c.socket->statistics().droppedUnauthentic + echo.at(0)->statistics().droppedUnauthentic;
+    QVERIFY2(dropped > 0, "no tampered record was counted");
+    QVERIFY(echo.server.serverStatistics().droppedDtls >= echo.at(0)->statistics().droppedUnauthentic);
     QCOMPARE(c.spies->errorOccurred.size(), 0);
 }
 
