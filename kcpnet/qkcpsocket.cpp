@@ -55,13 +55,14 @@ QString closeReasonText(KcpCloseReason r, kcpnet::SessionRejectReason reject)
         case kcpnet::SessionRejectReason::Mode:
             return QKcpSocket::tr("Connection refused: stream/message mode differs from the server's");
         case kcpnet::SessionRejectReason::Authentication:
-            return QKcpSocket::tr("Handshake failed: the server could not authenticate us (the pre-shared keys or "
-                                  "the custom ciphers differ)");
+            return QKcpSocket::tr("Handshake failed: the server could not authenticate us (the pre-shared keys "
+                                  "differ)");
         case kcpnet::SessionRejectReason::Security:
             return QKcpSocket::tr("Handshake failed: the client and the server disagree about encryption (one uses "
                                   "a pre-shared key or certificates, the other does not)");
         case kcpnet::SessionRejectReason::Cipher:
-            return QKcpSocket::tr("Handshake failed: the server does not offer the requested cipher");
+            return QKcpSocket::tr("Handshake failed: the ciphers differ (the server does not offer the requested "
+                                  "cipher, or uses a custom cipher under another name)");
         default:
             return QKcpSocket::tr("Connection refused by the server");
         }

@@ -46,6 +46,13 @@ inline void kcpPutU32(std::uint8_t *p, std::uint32_t v) noexcept
     p[3] = static_cast<std::uint8_t>(v >> 24);
 }
 
+// 48-bit little-endian (the session layer's packet numbers); bits above 48 of v are not written.
+inline void kcpPutU48(std::uint8_t *p, std::uint64_t v) noexcept
+{
+    kcpPutU32(p, static_cast<std::uint32_t>(v));
+    kcpPutU16(p + 4, static_cast<std::uint16_t>(v >> 32));
+}
+
 inline std::uint16_t kcpGetU16(const std::uint8_t *p) noexcept
 {
     return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
@@ -55,6 +62,11 @@ inline std::uint32_t kcpGetU32(const std::uint8_t *p) noexcept
 {
     return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8)
         | (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+
+inline std::uint64_t kcpGetU48(const std::uint8_t *p) noexcept
+{
+    return static_cast<std::uint64_t>(kcpGetU32(p)) | (static_cast<std::uint64_t>(kcpGetU16(p + 4)) << 32);
 }
 
 // Writes the header into out[0..24). Returns the number of bytes written (always 24).

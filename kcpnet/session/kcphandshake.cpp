@@ -9,6 +9,22 @@
 
 namespace kcpnet {
 
+namespace {
+
+// Pre-shared-key mode: what the cookie covers besides the v1 fields, so that the randoms echoed in CONFIRM can be
+// trusted without having been stored: cipher | client random | server random.
+constexpr std::size_t kCookieSecureFieldsSize = 1 + 2 * kSessionSecureRandomSize;
+
+void cookieSecureFields(std::uint8_t cipher, const std::uint8_t *clientRandom, const std::uint8_t *serverRandom,
+                        std::uint8_t out[kCookieSecureFieldsSize]) noexcept
+{
+    out[0] = cipher;
+    std::memcpy(out + 1, clientRandom, kSessionSecureRandomSize);
+    std::memcpy(out + 1 + kSessionSecureRandomSize, serverRandom, kSessionSecureRandomSize);
+}
+
+} // namespace
+
 KcpHandshakeResponder::KcpHandshakeResponder(const Settings &settings)
 {
     setSettings(settings);
@@ -35,7 +51,7 @@ void KcpHandshakeResponder::setSettings(const Settings &s)
 std::uint64_t KcpHandshakeResponder::cookie(const KcpPeerAddress &from, std::uint64_t nonce, std::uint32_t conv,
                                             std::uint32_t issued, const std::uint8_t *secureFields) const noexcept
 {
-    std::uint8_t msg[16 + 2 + 8 + 4 + 4 + 1 + 1 + 2 * kSessionSecureRandomSize];
+    std::uint8_t msg[16 + 2 + 8 + 4 + 4 + 1 + kCookieSecureFieldsSize];
     std::memcpy(msg, from.ip.data(), 16);
     kcpPutU16(msg + 16, from.port);
     kcpPutU32(msg + 18, static_cast<std::uint32_t>(nonce));
@@ -102,6 +118,26 @@ KcpHandshakeResponder::Outcome KcpHandshakeResponder::reject(SessionRejectReason
     return out;
 }
 
+bool KcpHandshakeResponder::offersCipher(const SessionHello &h) const noexcept
+{
+    switch (static_cast<KcpCipherId>(h.cipher)) {
+    case KcpCipherId::Aes256Gcm:
+    case KcpCipherId::ChaCha20Poly1305:
+        return true;
+    case KcpCipherId::Custom: {
+        // The HELLO's MAC proved the key; the name MAC proves the client's custom cipher is ours too (the name
+        // also enters the session keys, which without this check would only show as datagrams that never open).
+        const KcpSecurityConfig &sec = *m_settings.security;
+        if (!sec.customFactory)
+            return false;
+        std::uint8_t expected[kSessionSecureMacSize];
+        sessionCipherNameMac(m_macKey.data(), h.random, sec.customName.data(), sec.customName.size(), expected);
+        return kcpSecureEqual(expected, h.cipherNameMac, sizeof expected);
+    }
+    }
+    return false;
+}
+
 KcpHandshakeResponder::Outcome KcpHandshakeResponder::handleHello(const std::uint8_t *data, std::size_t n,
                                                                   const KcpPeerAddress &from, std::uint32_t now)
 {
@@ -121,10 +157,7 @@ KcpHandshakeResponder::Outcome KcpHandshakeResponder::handleHello(const std::uin
     if (secure) {
         if (!sessionMacValid(data, n, m_macKey.data()))
             return reject(SessionRejectReason::Authentication, h.nonce);
-        const auto cipher = static_cast<KcpCipherId>(h.cipher);
-        const bool offered = cipher == KcpCipherId::Aes256Gcm || cipher == KcpCipherId::ChaCha20Poly1305
-            || (cipher == KcpCipherId::Custom && m_settings.security->customFactory);
-        if (!offered)
+        if (!offersCipher(h))
             return reject(SessionRejectReason::Cipher, h.nonce);
     }
     if (!m_accepting) {
@@ -141,10 +174,8 @@ KcpHandshakeResponder::Outcome KcpHandshakeResponder::handleHello(const std::uin
     if (secure) {
         a.cipher = h.cipher;
         kcpRandomBytes(a.serverRandom, sizeof a.serverRandom);
-        std::uint8_t fields[1 + 2 * kSessionSecureRandomSize];
-        fields[0] = a.cipher;
-        std::memcpy(fields + 1, h.random, kSessionSecureRandomSize);
-        std::memcpy(fields + 1 + kSessionSecureRandomSize, a.serverRandom, kSessionSecureRandomSize);
+        std::uint8_t fields[kCookieSecureFieldsSize];
+        cookieSecureFields(a.cipher, h.random, a.serverRandom, fields);
         a.cookie = cookie(from, h.nonce, a.conv, now, fields);
         out.replySize = encodeAccept(a, out.reply, m_macKey.data(), h.random);
     } else {
@@ -190,12 +221,9 @@ KcpHandshakeResponder::Outcome KcpHandshakeResponder::handleConfirm(const std::u
         ++m_counters.authFailures;
         return out;
     }
-    std::uint8_t fields[1 + 2 * kSessionSecureRandomSize];
-    if (c.secure) {
-        fields[0] = c.cipher;
-        std::memcpy(fields + 1, c.clientRandom, kSessionSecureRandomSize);
-        std::memcpy(fields + 1 + kSessionSecureRandomSize, c.serverRandom, kSessionSecureRandomSize);
-    }
+    std::uint8_t fields[kCookieSecureFieldsSize];
+    if (c.secure)
+        cookieSecureFields(c.cipher, c.clientRandom, c.serverRandom, fields);
     const std::int32_t age = kcpDiff(now, c.issued);
     if (c.cookie != cookie(from, c.nonce, c.conv, c.issued, c.secure ? fields : nullptr) || age < 0
         || static_cast<std::uint32_t>(age) > m_settings.cookieLifetimeMs) {
@@ -240,10 +268,7 @@ KcpHandshakeResponder::Outcome KcpHandshakeResponder::handle(const std::uint8_t 
         }
         ++m_counters.unknownConv;
         if (allowReset(now)) {
-            std::uint64_t pn = 0;
-            for (int k = 5; k >= 0; --k)
-                pn = (pn << 8) | data[5 + k];
-            out.replySize = encodeSecureReset(sealedConv, pn, m_macKey.data(), out.reply);
+            out.replySize = encodeSecureReset(sealedConv, kcpGetU48(data + 5), m_macKey.data(), out.reply);
             out.action = Action::Reply;
         }
         return out;

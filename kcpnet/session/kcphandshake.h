@@ -90,6 +90,8 @@ private:
     std::uint64_t cookie(const KcpPeerAddress &from, std::uint64_t nonce, std::uint32_t conv, std::uint32_t issued,
                          const std::uint8_t *secureFields = nullptr) const noexcept;
     bool isSecure() const noexcept { return m_settings.security && !m_settings.security->psk.empty(); }
+    // Secure HELLO with a valid MAC: whether we speak its cipher (a custom one only under the same name).
+    bool offersCipher(const SessionHello &h) const noexcept;
     Outcome handleHello(const std::uint8_t *data, std::size_t n, const KcpPeerAddress &from, std::uint32_t now);
     Outcome handleConfirm(const std::uint8_t *data, std::size_t n, const KcpPeerAddress &from, std::uint32_t now);
     Outcome reject(SessionRejectReason reason, std::uint64_t nonce);

@@ -12,20 +12,6 @@ namespace {
 
 constexpr std::uint8_t kSealedType = 0xD1;
 
-void putU48(std::uint8_t *p, std::uint64_t v)
-{
-    for (int i = 0; i < 6; ++i)
-        p[i] = static_cast<std::uint8_t>(v >> (8 * i));
-}
-
-std::uint64_t getU48(const std::uint8_t *p)
-{
-    std::uint64_t v = 0;
-    for (int i = 5; i >= 0; --i)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 } // namespace
 
 std::array<std::uint8_t, 32> kcpHandshakeKey(const std::vector<std::uint8_t> &psk)
@@ -71,6 +57,14 @@ bool KcpSealer::enter(Epoch &e, const std::uint8_t secret[32], std::uint64_t ind
     return e.valid;
 }
 
+void KcpSealer::nonceFor(const Epoch &e, std::uint64_t pn, std::uint8_t nonce[kAeadNonceSize]) noexcept
+{
+    // IV xor the packet number as a 96-bit big-endian integer (it has at most 48 bits).
+    std::memcpy(nonce, e.iv, kAeadNonceSize);
+    for (int i = 0; i < 8; ++i)
+        nonce[kAeadNonceSize - 1 - i] ^= static_cast<std::uint8_t>(pn >> (8 * i));
+}
+
 bool KcpSealer::advance(Epoch &next, const Epoch &from)
 {
     std::uint8_t secret[32];
@@ -86,9 +80,12 @@ bool KcpSealer::init(const KcpSecurityConfig &config, const KcpHandshakeSecrets 
     if (config.psk.empty())
         return false;
     const KcpCipherId cipher = s.cipher;
-    KcpSecurityConfig copy; // the factory outlives the configuration object it came from
-    copy.customFactory = config.customFactory;
-    m_makeAead = [copy, cipher] { return kcpMakeAead(copy, cipher); };
+    // The factory is copied: it outlives the configuration object it came from.
+    m_makeAead = [factory = config.customFactory, cipher]() -> std::unique_ptr<KcpAead> {
+        if (cipher == KcpCipherId::Custom)
+            return factory ? factory() : nullptr;
+        return kcpMakeAead(cipher);
+    };
     std::unique_ptr<KcpAead> probe = m_makeAead();
     if (!probe || probe->tagSize() > kAeadMaxTagSize)
         return false;
@@ -134,11 +131,9 @@ std::size_t KcpSealer::seal(std::uint32_t conv, const std::uint8_t *payload, std
         return 0;
     kcpPutU32(out, conv);
     out[4] = kSealedType;
-    putU48(out + 5, pn);
+    kcpPutU48(out + 5, pn);
     std::uint8_t nonce[kAeadNonceSize];
-    std::memcpy(nonce, m_send.iv, sizeof nonce);
-    for (int i = 0; i < 8; ++i)
-        nonce[kAeadNonceSize - 1 - i] ^= static_cast<std::uint8_t>(pn >> (8 * i));
+    nonceFor(m_send, pn, nonce);
     if (!m_send.aead->seal(nonce, out, kSealedHeaderSize, payload, size, out + kSealedHeaderSize))
         return 0;
     ++m_sendPn;
@@ -176,7 +171,7 @@ KcpSealer::OpenResult KcpSealer::open(const std::uint8_t *data, std::size_t size
 {
     if (!m_ready || size < kSealedHeaderSize + m_tagSize || data[4] != kSealedType)
         return OpenResult::Malformed;
-    const std::uint64_t pn = getU48(data + 5);
+    const std::uint64_t pn = kcpGetU48(data + 5);
     if (replayed(pn)) {
         ++m_counters.replayed;
         return OpenResult::Replayed;
@@ -199,9 +194,7 @@ KcpSealer::OpenResult KcpSealer::open(const std::uint8_t *data, std::size_t size
         return OpenResult::Unauthentic;
     }
     std::uint8_t nonce[kAeadNonceSize];
-    std::memcpy(nonce, e->iv, sizeof nonce);
-    for (int i = 0; i < 8; ++i)
-        nonce[kAeadNonceSize - 1 - i] ^= static_cast<std::uint8_t>(pn >> (8 * i));
+    nonceFor(*e, pn, nonce);
     std::uint8_t header[kSealedHeaderSize];
     std::memcpy(header, data, sizeof header); // `out` may overlap `data`
     const std::size_t body = size - kSealedHeaderSize;

@@ -105,6 +105,7 @@ private:
         std::uint8_t secret[32] {};
         bool valid = false;
     };
+    static void nonceFor(const Epoch &e, std::uint64_t pn, std::uint8_t nonce[kAeadNonceSize]) noexcept;
     bool enter(Epoch &e, const std::uint8_t secret[32], std::uint64_t index);
     bool advance(Epoch &next, const Epoch &from);
     bool replayed(std::uint64_t pn) const noexcept;

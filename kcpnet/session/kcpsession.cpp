@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace kcpnet {
@@ -190,6 +191,10 @@ void KcpSession::sendHello()
         h.flags |= kSessionFlagSecure;
         h.cipher = static_cast<std::uint8_t>(m_config.security->cipher);
         std::memcpy(h.random, m_clientRandom, sizeof h.random);
+        if (m_config.security->cipher == KcpCipherId::Custom) {
+            const std::string &name = m_config.security->customName;
+            sessionCipherNameMac(m_macKey.data(), m_clientRandom, name.data(), name.size(), h.cipherNameMac);
+        }
     }
     std::uint8_t buf[kSessionMaxControlSize];
     m_handler->sessionSend(buf, encodeHello(h, buf, m_macKey.data()));

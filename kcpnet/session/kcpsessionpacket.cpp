@@ -37,6 +37,7 @@ bool isType(const std::uint8_t *p, std::size_t n, std::size_t expected, SessionP
 // Secure handshake layouts: where the MAC sits (it covers everything before it, after a label and, for ACCEPT,
 // the client's random).
 constexpr std::size_t kHelloMacAt = 38;
+constexpr std::size_t kHelloCipherNameAt = kHelloMacAt + kSessionSecureMacSize; // 54, in the padding the MAC skips
 constexpr std::size_t kAcceptMacAt = 54;
 constexpr std::size_t kConfirmMacAt = 61;
 constexpr std::size_t kResetMacAt = 12;
@@ -89,6 +90,7 @@ std::size_t encodeHello(const SessionHello &h, std::uint8_t *out, const std::uin
         std::memcpy(out + 22, h.random, kSessionSecureRandomSize);
         if (macKey)
             computeMac(macKey, "kcpnet hello", nullptr, 0, out, kHelloMacAt, out + kHelloMacAt);
+        std::memcpy(out + kHelloCipherNameAt, h.cipherNameMac, kSessionSecureMacSize);
     }
     return sessionSeal(out, size - kSessionTrailerSize);
 }
@@ -108,6 +110,7 @@ bool decodeHello(const std::uint8_t *p, std::size_t n, SessionHello &h) noexcept
     if (secure) {
         h.cipher = p[21];
         std::memcpy(h.random, p + 22, kSessionSecureRandomSize);
+        std::memcpy(h.cipherNameMac, p + kHelloCipherNameAt, kSessionSecureMacSize);
     }
     return true;
 }
@@ -208,6 +211,13 @@ bool decodeConfirm(const std::uint8_t *p, std::size_t n, SessionConfirm &c) noex
     return c.conv != 0;
 }
 
+void sessionCipherNameMac(const std::uint8_t *macKey, const std::uint8_t *clientRandom, const char *name,
+                          std::size_t nameSize, std::uint8_t out[kSessionSecureMacSize]) noexcept
+{
+    computeMac(macKey, "kcpnet cipher name", clientRandom, kSessionSecureRandomSize,
+               reinterpret_cast<const std::uint8_t *>(name), nameSize, out);
+}
+
 std::size_t encodeReject(const SessionReject &r, std::uint8_t *out) noexcept
 {
     std::size_t i = head(out, 0, SessionPacketType::Reject);
@@ -270,8 +280,8 @@ std::size_t encodeSecureReset(std::uint32_t conv, std::uint64_t packetNumber, co
 {
     std::size_t i = head(out, conv, SessionPacketType::Reset);
     out[i++] = static_cast<std::uint8_t>(SessionResetReason::UnknownConv);
-    for (int k = 0; k < 6; ++k)
-        out[i++] = static_cast<std::uint8_t>(packetNumber >> (8 * k));
+    kcpPutU48(out + i, packetNumber);
+    i += 6;
     computeMac(macKey, "kcpnet reset", nullptr, 0, out, i, out + i);
     i += kSessionSecureMacSize;
     return sessionSeal(out, i);
@@ -282,9 +292,7 @@ bool decodeSecureReset(const std::uint8_t *p, std::size_t n, std::uint64_t &pack
     if (!isType(p, n, kSessionSecureResetSize - kSessionTrailerSize, SessionPacketType::Reset)
         || p[5] != static_cast<std::uint8_t>(SessionResetReason::UnknownConv))
         return false;
-    packetNumber = 0;
-    for (int k = 5; k >= 0; --k)
-        packetNumber = (packetNumber << 8) | p[6 + k];
+    packetNumber = kcpGetU48(p + 6);
     return true;
 }
 

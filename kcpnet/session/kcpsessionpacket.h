@@ -45,7 +45,8 @@ enum class SessionRejectReason : std::uint8_t {
     Refused = 3,    // the server refuses connections (closed, paused, cookie expired, conv collision)
     Authentication = 4, // pre-shared-key mode: the HELLO's MAC did not verify (the keys differ)
     Security = 5,   // one side uses a pre-shared key and the other does not
-    Cipher = 6,     // the server does not offer the cipher the client asked for
+    Cipher = 6,     // the server does not offer the cipher the client asked for (for a custom cipher: not under
+                    // the client's name, see sessionCipherNameMac())
 };
 
 enum class SessionResetReason : std::uint8_t {
@@ -64,6 +65,8 @@ struct SessionHello {
     std::uint64_t nonce = 0;
     std::uint8_t cipher = 0;
     std::uint8_t random[kSessionSecureRandomSize] {};
+    // Custom cipher only (zero otherwise): proves the cipher's name under the handshake key (sessionCipherNameMac()).
+    std::uint8_t cipherNameMac[kSessionSecureMacSize] {};
 };
 
 struct SessionAccept {
@@ -142,6 +145,11 @@ bool decodeSecureReset(const std::uint8_t *p, std::size_t n, std::uint64_t &pack
 // For ACCEPT, clientRandom is the random of our HELLO.
 bool sessionMacValid(const std::uint8_t *p, std::size_t n, const std::uint8_t *macKey,
                      const std::uint8_t *clientRandom = nullptr) noexcept;
+// Pre-shared-key mode with a custom cipher: the HELLO's proof of the cipher's name,
+// MAC("kcpnet cipher name", clientRandom | name) under the handshake key (32 bytes). The HELLO's own MAC proves the
+// key, this one the name: a server with the key but another custom cipher can tell the two apart (REJECT(Cipher)).
+void sessionCipherNameMac(const std::uint8_t *macKey, const std::uint8_t *clientRandom, const char *name,
+                          std::size_t nameSize, std::uint8_t out[kSessionSecureMacSize]) noexcept;
 std::size_t encodeReject(const SessionReject &r, std::uint8_t *out) noexcept;
 std::size_t encodeBare(std::uint32_t conv, SessionPacketType type, std::uint8_t *out) noexcept; // CONFIRMED/FIN/FIN_ACK
 std::size_t encodePing(std::uint32_t conv, SessionPacketType type, std::uint32_t clock, std::uint8_t *out) noexcept;

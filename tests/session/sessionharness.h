@@ -530,6 +530,17 @@ private:
     std::priority_queue<InFlight, std::vector<InFlight>, Later> m_queue;
 };
 
+// Handshake on the scenario's link; returns once the client is confirmed and the server session exists. A failed
+// handshake is recorded as a fatal failure (wrap the call in ASSERT_NO_FATAL_FAILURE to stop the test there).
+inline void establish(Net &net, std::uint64_t within = 30000)
+{
+    net.connect();
+    ASSERT_TRUE(net.run(within, [&] {
+        return net.client.session.state() == KcpSessionState::Connected && net.client.session.isConfirmed()
+            && net.server() != nullptr;
+    })) << "no handshake: client " << kcpCloseReasonName(net.client.closeReason);
+}
+
 inline void Peer::sessionSend(const std::uint8_t *data, std::size_t size)
 {
     m_net.transmit(m_out, data, size);

@@ -15,16 +15,6 @@ using namespace kcpnet::sessiontest;
 
 namespace {
 
-// Handshake on the scenario's link; returns once the client is confirmed and the server session exists.
-void establish(Net &net, std::uint64_t within = 30000)
-{
-    net.connect();
-    ASSERT_TRUE(net.run(within, [&] {
-        return net.client.session.state() == KcpSessionState::Connected && net.client.session.isConfirmed()
-            && net.server() != nullptr;
-    })) << "no handshake: client " << kcpCloseReasonName(net.client.closeReason);
-}
-
 std::size_t pushesAfter(const Net &net, Dir dir, std::uint64_t t)
 {
     std::size_t n = 0;

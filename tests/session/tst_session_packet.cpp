@@ -3,6 +3,7 @@
 // Session datagrams (kcpsessionpacket.h): round trips of every type, exact sizes, golden bytes written by hand
 // from the documented layout, the CRC32C trailer catching every flipped bit, strict decoders, and answers that are
 // never larger than the datagram that caused them.
+#include "kcpsegment.h"
 #include "kcpsessionpacket.h"
 
 #include <gtest/gtest.h>
@@ -189,6 +190,35 @@ TEST(SessionPacket, OtherGoldenBytes)
                   return encodeReset(0x11223344u, SessionResetReason::UnknownConv, o);
               }),
               reset);
+}
+
+// Packet numbers (sealed datagrams, the secure RESET) are 48-bit little-endian.
+TEST(SessionPacket, U48FieldsAreLittleEndian)
+{
+    std::uint8_t b[8];
+    std::memset(b, 0xEE, sizeof b);
+    kcpPutU48(b + 1, 0xFFFFA1B2C3D4E5F6ull); // bits above 48 are not written
+    const Bytes expected = {0xEE, 0xF6, 0xE5, 0xD4, 0xC3, 0xB2, 0xA1, 0xEE};
+    EXPECT_EQ(Bytes(b, b + sizeof b), expected);
+    EXPECT_EQ(kcpGetU48(b + 1), 0xA1B2C3D4E5F6ull);
+    for (std::uint64_t v : {0ull, 1ull, 0xFFull, 0x100ull, 0xFFFFFFFFull, 0x100000000ull, 0x800000000000ull,
+                            0xFFFFFFFFFFFFull}) {
+        kcpPutU48(b, v);
+        EXPECT_EQ(kcpGetU48(b), v) << v;
+    }
+
+    // The stateless server's secure RESET: reason, then the packet number it answers, then the MAC.
+    const std::uint8_t macKey[32] = {1, 2, 3};
+    std::uint8_t out[kSessionMaxControlSize];
+    const std::size_t size = encodeSecureReset(0x11223344u, 0x0000A1B2C3D4E5F6ull, macKey, out);
+    ASSERT_EQ(size, kSessionSecureResetSize);
+    const Bytes head = {0x44, 0x33, 0x22, 0x11, 0xC3, 0x02, 0xF6, 0xE5, 0xD4, 0xC3, 0xB2, 0xA1};
+    EXPECT_EQ(Bytes(out, out + head.size()), head);
+    const std::size_t n = sessionVerify(out, size);
+    std::uint64_t pn = 0;
+    ASSERT_TRUE(decodeSecureReset(out, n, pn));
+    EXPECT_EQ(pn, 0xA1B2C3D4E5F6ull);
+    EXPECT_TRUE(sessionMacValid(out, n, macKey));
 }
 
 TEST(SessionPacket, HelloRoundTrip)

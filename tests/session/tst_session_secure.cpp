@@ -7,12 +7,13 @@
 //  - KcpSealer: datagram layout, every single-bit flip rejected, duplicates and the 2048-packet replay window,
 //    reordering, key epochs (also across reordered epoch boundaries), nonce uniqueness over 10^6 packets checked
 //    against an independent model of the key schedule, and keys bound to every handshake input and direction;
-//  - the responder's authenticated RESET for sealed datagrams of unknown sessions;
+//  - the responder's authenticated RESET for sealed datagrams of unknown sessions, and its check of the custom
+//    cipher name a HELLO proves;
 //  - session pairs over the simulated link (sessionharness.h): bulk data in both modes through loss, reordering,
 //    duplication and corruption with nothing but the handshake in clear, one-round-trip connect, wrong key /
-//    security / cipher mismatches, custom ciphers, and a man in the middle who flips bits, replays datagrams,
-//    CONFIRMs and RESETs, and forges unprotected control packets; a genuine server restart; a lost CONFIRMED
-//    repaired by the CONFIRM retransmission;
+//    security / cipher / custom cipher name mismatches, custom ciphers, and a man in the middle who flips bits,
+//    replays datagrams, CONFIRMs and RESETs, and forges unprotected control packets; a genuine server restart; a
+//    lost CONFIRMED repaired by the CONFIRM retransmission;
 //  - key separation between two sessions that share the pre-shared key.
 // Deterministic: fixed seeds and a virtual clock (the handshake randoms differ per run, but no outcome depends on
 // their values).
@@ -223,6 +224,17 @@ std::shared_ptr<KcpSecurityConfig> pskConfig(std::uint8_t fill = 7, KcpCipherId 
     auto sec = std::make_shared<KcpSecurityConfig>();
     sec->psk.assign(32, fill);
     sec->cipher = cipher;
+    return sec;
+}
+
+// The PSK of pskConfig(fill) with the toy cipher under `name` (without a factory: the cipher is not available).
+std::shared_ptr<KcpSecurityConfig> customConfig(const std::string &name, bool withFactory = true,
+                                                std::uint8_t fill = 7)
+{
+    auto sec = pskConfig(fill, KcpCipherId::Custom);
+    sec->customName = name;
+    if (withFactory)
+        sec->customFactory = [] { return std::make_unique<ToyAead>(); };
     return sec;
 }
 
@@ -1000,6 +1012,143 @@ TEST(SessionSecureResponder, SealedDatagramForUnknownConvGetsAnAuthenticatedRese
               KcpHandshakeResponder::Action::Drop);
 }
 
+namespace {
+
+// A secure HELLO as a client with `config` would send it (random = 16 x randomFill), or with its custom cipher name
+// proven for `provedName` instead of its own name.
+Bytes secureHello(const KcpSecurityConfig &config, std::uint8_t randomFill, std::uint64_t nonce,
+                  const std::string *provedName = nullptr)
+{
+    const auto macKey = kcpHandshakeKey(config.psk);
+    SessionHello h;
+    h.flags = kSessionFlagStream | kSessionFlagSecure;
+    h.nonce = nonce;
+    h.cipher = static_cast<std::uint8_t>(config.cipher);
+    std::memset(h.random, randomFill, sizeof h.random);
+    if (config.cipher == KcpCipherId::Custom) {
+        const std::string &name = provedName ? *provedName : config.customName;
+        sessionCipherNameMac(macKey.data(), h.random, name.data(), name.size(), h.cipherNameMac);
+    }
+    Bytes d(kSessionMaxControlSize);
+    d.resize(encodeHello(h, d.data(), macKey.data()));
+    return d;
+}
+
+// What a responder answers to a datagram: the reply's type (0 = nothing) and, for REJECT, its reason and nonce.
+struct Answer {
+    std::uint8_t type = 0;
+    SessionRejectReason reason {};
+    std::uint64_t nonce = 0;
+};
+
+Answer answerTo(KcpHandshakeResponder &responder, const Bytes &d)
+{
+    Answer a;
+    const KcpHandshakeResponder::Outcome o = responder.handle(d.data(), d.size(), somePeer(), 5000);
+    if (o.action != KcpHandshakeResponder::Action::Reply)
+        return a;
+    const std::size_t n = sessionVerify(o.reply, o.replySize);
+    if (n == 0)
+        return a;
+    a.type = o.reply[4];
+    SessionReject r;
+    if (decodeReject(o.reply, n, r)) {
+        a.reason = static_cast<SessionRejectReason>(r.reason);
+        a.nonce = r.nonce;
+    }
+    return a;
+}
+
+} // namespace
+
+// A custom cipher's name is proven in the HELLO with a MAC of its own (docs/PROTOCOL.md §19.5): after the HELLO's
+// MAC has shown the key, a server with another custom cipher answers REJECT(Cipher), not Authentication.
+TEST(SessionSecureResponder, CustomCipherNameIsProvenInTheHelloAndCheckedAfterTheKey)
+{
+    const auto server = customConfig("toy-hmac-8");
+    KcpHandshakeResponder::Settings settings;
+    settings.security = server;
+    KcpHandshakeResponder responder(settings, kTestResponderKey);
+    const auto macKey = kcpHandshakeKey(server->psk);
+    const std::uint8_t accept = typeByte(SessionPacketType::Accept);
+    const std::uint8_t reject = typeByte(SessionPacketType::Reject);
+
+    // The name MAC: HMAC-SHA256(K_hs, "kcpnet cipher name" | client random | name), first 16 bytes, at offset 54.
+    const Bytes same = secureHello(*server, 0x11, 100);
+    ASSERT_EQ(same.size(), kSessionSecureHelloSize);
+    const std::string label = "kcpnet cipher name";
+    const Bytes random(kSessionRandomSize, 0x11);
+    std::uint8_t full[32];
+    kcpHmacSha256(macKey.data(), macKey.size(), reinterpret_cast<const std::uint8_t *>(label.data()), label.size(),
+                  random.data(), random.size(), reinterpret_cast<const std::uint8_t *>(server->customName.data()),
+                  server->customName.size(), full);
+    EXPECT_EQ(toHex(same.data() + 54, 16), toHex(full, 16));
+    EXPECT_TRUE(std::all_of(same.begin() + 70, same.end() - 4, [](std::uint8_t b) { return b == 0; }))
+        << "the rest of the HELLO stays zero padding";
+    SessionHello decoded;
+    ASSERT_TRUE(decodeHello(same.data(), same.size() - kSessionTrailerSize, decoded));
+    EXPECT_EQ(toHex(decoded.cipherNameMac, 16), toHex(full, 16));
+
+    EXPECT_EQ(answerTo(responder, same).type, accept);
+    EXPECT_EQ(responder.counters().hellos, 1u);
+
+    // The key is right, the cipher is not the server's: REJECT(Cipher), echoing the nonce; nothing is kept.
+    struct Case {
+        const char *what;
+        Bytes hello;
+    };
+    std::vector<Case> cipherCases;
+    const std::string other = "toy-hmac-8 v2";
+    const std::string prefix = "toy-hmac-";
+    const std::string empty;
+    cipherCases.push_back({"another name", secureHello(*server, 0x12, 101, &other)});
+    cipherCases.push_back({"a prefix of the name", secureHello(*server, 0x13, 102, &prefix)});
+    cipherCases.push_back({"an empty name", secureHello(*server, 0x14, 103, &empty)});
+    Bytes spliced = secureHello(*server, 0x15, 104);
+    const Bytes donor = secureHello(*server, 0x16, 105); // the right name, proven for another client random
+    std::copy(donor.begin() + 54, donor.begin() + 70, spliced.begin() + 54);
+    sessionSeal(spliced.data(), spliced.size() - kSessionTrailerSize);
+    cipherCases.push_back({"a name MAC of another HELLO", spliced});
+    Bytes zeroed = secureHello(*server, 0x17, 106);
+    std::fill(zeroed.begin() + 54, zeroed.begin() + 70, 0);
+    sessionSeal(zeroed.data(), zeroed.size() - kSessionTrailerSize);
+    cipherCases.push_back({"no name MAC", zeroed});
+    for (const Case &c : cipherCases) {
+        SCOPED_TRACE(c.what);
+        // The HELLO's own MAC is valid: this is a key holder.
+        ASSERT_TRUE(sessionMacValid(c.hello.data(), c.hello.size() - kSessionTrailerSize, macKey.data()));
+        const Answer a = answerTo(responder, c.hello);
+        EXPECT_EQ(a.type, reject);
+        EXPECT_EQ(a.reason, SessionRejectReason::Cipher);
+        SessionHello h;
+        ASSERT_TRUE(decodeHello(c.hello.data(), c.hello.size() - kSessionTrailerSize, h));
+        EXPECT_EQ(a.nonce, h.nonce);
+    }
+    EXPECT_EQ(responder.counters().rejects, cipherCases.size());
+    EXPECT_EQ(responder.counters().authFailures, 0u);
+    EXPECT_EQ(responder.counters().hellos, 1u);
+
+    // A wrong key is reported as such, whatever the name: the key is checked first.
+    for (const std::string &name : {server->customName, other}) {
+        SCOPED_TRACE(name);
+        const Answer a = answerTo(responder, secureHello(*customConfig(name, true, 8), 0x18, 107));
+        EXPECT_EQ(a.type, reject);
+        EXPECT_EQ(a.reason, SessionRejectReason::Authentication);
+    }
+    EXPECT_EQ(responder.counters().authFailures, 2u);
+
+    // Built-in ciphers carry no name: whatever is in those bytes is padding, ignored as before.
+    KcpSecurityConfig builtin = *server;
+    builtin.cipher = KcpCipherId::Aes256Gcm;
+    Bytes junk = secureHello(builtin, 0x19, 108);
+    for (std::size_t i = 54; i < 70; ++i)
+        junk[i] = static_cast<std::uint8_t>(i);
+    sessionSeal(junk.data(), junk.size() - kSessionTrailerSize);
+    EXPECT_EQ(toHex(secureHello(builtin, 0x19, 108).data() + 54, 16), std::string(32, '0'));
+    EXPECT_EQ(answerTo(responder, junk).type, accept);
+    EXPECT_EQ(responder.counters().hellos, 2u);
+}
+
 // =====================================================================================================================
 // 3. Session pairs over the simulated link
 // =====================================================================================================================
@@ -1014,15 +1163,6 @@ Scenario secureScenario(std::uint32_t delay = 10, bool streamMode = true,
     s.server.security = sec;
     s.responder.security = sec;
     return s;
-}
-
-void establish(Net &net, std::uint64_t within = 30000)
-{
-    net.connect();
-    ASSERT_TRUE(net.run(within, [&] {
-        return net.client.session.state() == KcpSessionState::Connected && net.client.session.isConfirmed()
-            && net.server() != nullptr;
-    })) << "no handshake: client " << kcpCloseReasonName(net.client.closeReason);
 }
 
 // Everything on the wire is either a secure handshake packet, a sealed datagram, or the stateless server's
@@ -1383,19 +1523,6 @@ TEST(SessionSecurePair, ChaCha20Poly1305Works)
     EXPECT_TRUE(sameBytes(up, net2.server()->stream));
 }
 
-namespace {
-
-std::shared_ptr<KcpSecurityConfig> customConfig(const std::string &name, bool withFactory = true)
-{
-    auto sec = pskConfig(7, KcpCipherId::Custom);
-    sec->customName = name;
-    if (withFactory)
-        sec->customFactory = [] { return std::make_unique<ToyAead>(); };
-    return sec;
-}
-
-} // namespace
-
 TEST(SessionSecurePair, CustomCipherWithATagOfItsOwnSize)
 {
     Scenario s = secureScenario(10, false, customConfig("toy-hmac-8"));
@@ -1429,31 +1556,66 @@ TEST(SessionSecurePair, CustomCipherTheServerDoesNotHaveIsRejected)
     EXPECT_EQ(net.sessionsCreated, 0u);
 }
 
-// Both ends have a custom cipher, under different names: the names are bound into the keys, so nothing the
-// other side seals is ever accepted (the session cannot be confused into talking across two different ciphers).
-TEST(SessionSecurePair, CustomCipherNamesThatDifferNeverInteroperate)
+// Both ends have the key and a custom cipher, under different names: the handshake fails at once with
+// REJECT(Cipher), and the server keeps nothing. (The names also enter the keys: even a session set up across two
+// names could not exchange a single datagram.)
+TEST(SessionSecurePair, CustomCipherNamesThatDifferAreRejectedAtTheHandshake)
 {
-    Scenario s = secureScenario(10, true, customConfig("toy-hmac-8"));
+    Scenario s = secureScenario(20, true, customConfig("toy-hmac-8"));
     s.server.security = customConfig("toy-hmac-8 v2");
     s.responder.security = s.server.security;
     Net net(s);
-    const Bytes up = patternBytes(5000, 90);
-    net.client.outbox = chunked(up, 5000);
+    net.client.outbox = chunked(patternBytes(5000, 90), 5000);
     net.connect();
-    net.run(s.client.peerTimeout + 5000, [&] { return net.client.isClosed(); });
-    ASSERT_LE(net.sessionsCreated, 1u);
-    if (net.server()) {
-        EXPECT_EQ(net.server()->stream.size(), 0u);
-    }
-    ASSERT_TRUE(net.client.isClosed());
-    // Today the mismatch shows only as silence: the name is not part of the handshake's MACs. A REJECT(Cipher) at
-    // the handshake would be better and is accepted here too.
-    const KcpCloseReason reason = net.client.closeReason;
-    EXPECT_TRUE(reason == KcpCloseReason::PeerTimeout || reason == KcpCloseReason::Rejected)
-        << kcpCloseReasonName(reason);
-    if (reason == KcpCloseReason::PeerTimeout) {
-        EXPECT_FALSE(net.client.session.isConfirmed());
-        EXPECT_GT(net.client.session.drops().authentication, 0u);
+    ASSERT_TRUE(net.run(s.client.connectTimeout + 1000, [&] { return net.client.isClosed(); }));
+    EXPECT_EQ(net.client.closeReason, KcpCloseReason::Rejected);
+    EXPECT_EQ(net.client.session.rejectReason(), SessionRejectReason::Cipher);
+    EXPECT_EQ(net.client.closedAt, 40u) << "one round trip, long before the connect timeout";
+    EXPECT_EQ(net.client.connectedCalls, 0);
+    EXPECT_EQ(net.sessionsCreated, 0u);
+    EXPECT_EQ(net.responder.counters().rejects, 1u);
+    EXPECT_EQ(net.responder.counters().authFailures, 0u) << "the key is right: not an authentication failure";
+    EXPECT_EQ(net.responder.counters().hellos, 0u);
+    EXPECT_EQ(net.countSent(Dir::ToClient, SessionPacketType::Accept), 0u);
+    EXPECT_EQ(net.countSent(Dir::ToServer, SessionPacketType::Confirm), 0u);
+    EXPECT_EQ(net.countSent(Dir::ToClient, SessionPacketType::Reject), 1u);
+    net.run(5000);
+    EXPECT_EQ(net.countSent(Dir::ToServer, SessionPacketType::Hello), 1u) << "nothing after the REJECT";
+    EXPECT_EQ(net.client.closedCalls, 1);
+
+    // The same names interoperate.
+    Scenario same = secureScenario(20, true, customConfig("toy-hmac-8 v2"));
+    same.server.security = s.server.security;
+    same.responder.security = s.server.security;
+    Net ok(same);
+    establish(ok);
+    EXPECT_EQ(ok.responder.counters().rejects, 0u);
+
+    // The names are bound into the session keys too.
+    const KcpHandshakeSecrets secrets = makeSecrets(KcpCipherId::Custom);
+    KcpSealer a;
+    KcpSealer b;
+    ASSERT_TRUE(a.init(*customConfig("toy-hmac-8"), secrets, true));
+    ASSERT_TRUE(b.init(*customConfig("toy-hmac-8 v2"), secrets, false));
+    EXPECT_EQ(openOne(b, sealOne(a, secrets.conv, patternBytes(40, 91))), KcpSealer::OpenResult::Unauthentic);
+}
+
+// With a custom cipher, a wrong key is still reported as a wrong key (same name or not).
+TEST(SessionSecurePair, CustomCipherWithAWrongKeyIsAnAuthenticationFailure)
+{
+    for (const char *clientName : {"toy-hmac-8", "toy-hmac-8 v2"}) {
+        SCOPED_TRACE(clientName);
+        Scenario s = secureScenario(20, true, customConfig("toy-hmac-8"));
+        s.client.security = customConfig(clientName, true, 8); // the server has 32 x 7
+        Net net(s);
+        net.connect();
+        ASSERT_TRUE(net.run(s.client.connectTimeout + 1000, [&] { return net.client.isClosed(); }));
+        EXPECT_EQ(net.client.closeReason, KcpCloseReason::Rejected);
+        EXPECT_EQ(net.client.session.rejectReason(), SessionRejectReason::Authentication);
+        EXPECT_EQ(net.client.closedAt, 40u);
+        EXPECT_EQ(net.sessionsCreated, 0u);
+        EXPECT_EQ(net.responder.counters().authFailures, 1u);
+        EXPECT_EQ(net.responder.counters().rejects, 0u);
     }
 }
 
