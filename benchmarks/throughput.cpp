@@ -5,7 +5,8 @@
 // cases (kcpnet: this program with --server; kcp-go: the Go peer from tests/interop). The client sends N MB and
 // reads the echo; MB/s each way = N / wall time. Also a ping-pong of 1 KB messages for latency.
 // Prints a table and the ratio kcpnet / kcp-go (target: >= 1.5). Then the same kcpnet run with pre-shared-key
-// encryption (AES-256-GCM, ChaCha20-Poly1305) and the ratio encrypted / plain (target: >= 0.85).
+// encryption (AES-256-GCM, ChaCha20-Poly1305) and the ratio encrypted / plain (target: >= 0.85), and in
+// certificate mode (DTLS 1.2, with a certificate generated at start; the client does not verify it).
 //
 // Usage: throughput [--mb N] [--kcpgo PATH] [--no-kcpgo] [--no-encrypted]
 
@@ -17,20 +18,28 @@
 #include <QProcess>
 #include <QTextStream>
 #include <QTimer>
+#if QT_CONFIG(dtls) && defined(KCPNET_BENCH_DTLS)
+#include "kcptestcerts.h"
+#include <QSslConfiguration>
+#include <QSslKey>
+#define KCPNET_BENCH_HAVE_DTLS 1
+#endif
 
 #include <algorithm>
 #include <vector>
 
 namespace {
 
-// cipher: empty = no encryption, else "aes" or "chacha" (pre-shared-key mode).
+const QString kDtls = QStringLiteral("dtls");
+
+// cipher: empty = no encryption, "aes" or "chacha" (pre-shared-key mode), or "dtls" (certificate mode).
 QKcpConfig benchConfig(const QString &cipher = QString())
 {
     QKcpConfig c(QKcpConfig::Turbo); // nodelay, 10 ms, resend 2, no congestion window
     c.setSendWindow(512);
     c.setReceiveWindow(512);
     c.setMtu(1400);
-    if (!cipher.isEmpty()) {
+    if (!cipher.isEmpty() && cipher != kDtls) {
         c.setPreSharedKey(QByteArray("kcpnet benchmark key, 32 bytes!!"));
         c.setCipher(cipher == QLatin1String("chacha") ? QKcpConfig::ChaCha20Poly1305 : QKcpConfig::Aes256Gcm);
     }
@@ -41,6 +50,14 @@ int runServer(const QString &cipher)
 {
     QTextStream out(stdout);
     QKcpServer server(benchConfig(cipher));
+#ifdef KCPNET_BENCH_HAVE_DTLS
+    if (cipher == kDtls) {
+        QSslConfiguration ssl = QSslConfiguration::defaultDtlsConfiguration();
+        ssl.setLocalCertificate(kcpTestPki().serverCert);
+        ssl.setPrivateKey(kcpTestPki().serverKey);
+        server.setSslConfiguration(ssl);
+    }
+#endif
     if (!server.listen(QHostAddress::LocalHost, 0)) {
         out << "ERROR " << server.errorString() << Qt::endl;
         return 1;
@@ -169,6 +186,14 @@ Result runKcpnet(qint64 bytes, const QString &cipher = QString())
         loop.quit();
     });
     connectClock.start();
+#ifdef KCPNET_BENCH_HAVE_DTLS
+    if (cipher == kDtls) {
+        QSslConfiguration ssl = QSslConfiguration::defaultDtlsConfiguration();
+        ssl.setPeerVerifyMode(QSslSocket::VerifyNone); // the server's certificate is made up at its start
+        socket.setSslConfiguration(ssl);
+        socket.connectToHostEncrypted(QStringLiteral("127.0.0.1"), static_cast<quint16>(port.toUInt()));
+    } else
+#endif
     socket.connectToHost(QHostAddress::LocalHost, static_cast<quint16>(port.toUInt()));
     loop.exec();
     r.ok = bulkDone && pings.size() >= 1000;
@@ -277,10 +302,13 @@ int main(int argc, char **argv)
             QString label;
             QString cipher;
         };
-        const Row rows[] = {{QStringLiteral("+aes-gcm"), QStringLiteral("aes")},
-                            {QStringLiteral("+chacha"), QStringLiteral("chacha")}};
+        QList<Row> rows = {{QStringLiteral("+aes-gcm"), QStringLiteral("aes")},
+                           {QStringLiteral("+chacha"), QStringLiteral("chacha")}};
+#ifdef KCPNET_BENCH_HAVE_DTLS
+        rows.append({QStringLiteral("+dtls"), kDtls});
+#endif
         QStringList ratios;
-        for (const Row &row : rows) {
+        for (const Row &row : std::as_const(rows)) {
             const Result r = runKcpnet(bytes, row.cipher);
             allOk = allOk && r.ok;
             out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7").arg(row.label, -8).arg(r.seconds, 9, 'f', 3)
