@@ -8,6 +8,11 @@
 // thread that only prints what the worker reports through (queued) signals.
 //
 //   blocking-client [--host localhost] [--port 4000] [--count 5] [--mode stream|message] [--preset fast]
+//                   [--key PASSPHRASE | --encrypted [--ca FILE] [--peer-name NAME] [--insecure]
+//                                                   [--certificate FILE --private-key FILE]]
+//
+// The encryption options are echo-client's. In certificate mode waitForConnected() runs the DTLS handshake too,
+// and sslErrors() is emitted from inside it, in this thread: a direct connection, no event loop needed.
 //
 // Two rules from QTcpSocket hold here too: create the socket in the thread that uses it (inside run()), and never
 // block the GUI thread with waitFor*() calls.
@@ -15,9 +20,17 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QKcpSocket>
 #include <QTextStream>
 #include <QThread>
+#if QT_CONFIG(dtls)
+#include <QSslCertificate>
+#include <QSslCipher>
+#include <QSslConfiguration>
+#include <QSslError>
+#include <QSslKey>
+#endif
 
 namespace {
 
@@ -40,6 +53,81 @@ bool parsePreset(const QString &name, QKcpConfig::Preset *preset)
     return true;
 }
 
+#if QT_CONFIG(dtls)
+// The whole file, or false with a message that names it.
+bool readFile(const QString &path, QByteArray *data, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    *data = file.readAll();
+    return true;
+}
+
+// Every certificate of a PEM file (a certificate and its chain, or CAs); empty, with a message, if there is none.
+QList<QSslCertificate> loadCertificates(const QString &path, QString *error)
+{
+    QByteArray pem;
+    if (!readFile(path, &pem, error))
+        return {};
+    const QList<QSslCertificate> certificates = QSslCertificate::fromData(pem, QSsl::Pem);
+    if (certificates.isEmpty())
+        *error = QStringLiteral("%1 holds no PEM certificate").arg(path);
+    return certificates;
+}
+
+// An unencrypted PEM private key (RSA, EC or DSA; PKCS#1, SEC1 or PKCS#8); null, with a message, otherwise.
+// QSslKey needs the algorithm: the certificate's comes first (a failed try leaves OpenSSL errors behind that
+// later show up in unrelated error strings).
+QSslKey loadPrivateKey(const QString &path, QSsl::KeyAlgorithm certificateAlgorithm, QString *error)
+{
+    QByteArray pem;
+    if (!readFile(path, &pem, error))
+        return {};
+    for (const QSsl::KeyAlgorithm algorithm : {certificateAlgorithm, QSsl::Rsa, QSsl::Ec, QSsl::Dsa}) {
+        const QSslKey key(pem, algorithm, QSsl::Pem, QSsl::PrivateKey);
+        if (!key.isNull())
+            return key;
+    }
+    *error = QStringLiteral("%1 holds no PEM private key (RSA, EC or DSA, without a passphrase)").arg(path);
+    return {};
+}
+
+// "CN=localhost, O=Example": the subject (or issuer) as one line.
+QString distinguishedName(const QSslCertificate &certificate, bool issuer = false)
+{
+    QStringList parts;
+    const QList<QByteArray> attributes =
+        issuer ? certificate.issuerInfoAttributes() : certificate.subjectInfoAttributes();
+    for (const QByteArray &attribute : attributes) {
+        const QStringList values = issuer ? certificate.issuerInfo(attribute) : certificate.subjectInfo(attribute);
+        for (const QString &value : values)
+            parts << QString::fromLatin1(attribute) + QLatin1Char('=') + value;
+    }
+    return parts.isEmpty() ? QStringLiteral("(empty name)") : parts.join(QStringLiteral(", "));
+}
+
+QString describeErrors(const QList<QSslError> &errors)
+{
+    QStringList texts;
+    for (const QSslError &error : errors)
+        texts << error.errorString();
+    return texts.join(QStringLiteral("; "));
+}
+#endif
+
+// Certificate mode, as main() read it from the command line.
+struct Encryption {
+    bool enabled = false;
+    bool insecure = false;
+    QString peerName; // empty: the host name
+#if QT_CONFIG(dtls)
+    QSslConfiguration ssl;
+#endif
+};
+
 } // namespace
 
 class BlockingEchoThread : public QThread
@@ -47,10 +135,11 @@ class BlockingEchoThread : public QThread
     Q_OBJECT
 
 public:
-    BlockingEchoThread(const QKcpConfig &config, const QString &host, quint16 port, const QString &text, int count,
-                       int timeoutMs, QObject *parent = nullptr)
+    BlockingEchoThread(const QKcpConfig &config, const Encryption &encryption, const QString &host, quint16 port,
+                       const QString &text, int count, int timeoutMs, QObject *parent = nullptr)
         : QThread(parent)
         , m_config(config)
+        , m_encryption(encryption)
         , m_host(host)
         , m_port(port)
         , m_text(text)
@@ -71,12 +160,41 @@ protected:
         QKcpSocket socket(m_config); // created here, so it lives in this thread
         const bool messageMode = m_config.mode() == QKcpConfig::MessageMode;
 
+#if QT_CONFIG(dtls)
+        if (m_encryption.enabled) {
+            // sslErrors() is emitted inside waitForConnected(), in this thread: the slot runs directly. Without
+            // ignoreSslErrors() there, waitForConnected() fails with SslHandshakeFailedError.
+            socket.setSslConfiguration(m_encryption.ssl);
+            QObject::connect(&socket, &QKcpSocket::sslErrors, &socket, [&](const QList<QSslError> &errors) {
+                if (m_encryption.insecure) {
+                    emit progress(QStringLiteral("WARNING: --insecure, ignoring certificate errors: %1")
+                                      .arg(describeErrors(errors)));
+                    socket.ignoreSslErrors();
+                } else {
+                    emit progress(QStringLiteral("certificate errors: %1").arg(describeErrors(errors)));
+                }
+            });
+            socket.connectToHostEncrypted(m_host, m_port,
+                                          m_encryption.peerName.isEmpty() ? m_host : m_encryption.peerName);
+        } else {
+            socket.connectToHost(m_host, m_port);
+        }
+#else
         socket.connectToHost(m_host, m_port);
+#endif
         if (!socket.waitForConnected(m_timeout)) {
             emit progress(QStringLiteral("cannot connect: %1").arg(socket.errorString()));
             return;
         }
         emit progress(QStringLiteral("connected to %1:%2").arg(socket.peerAddress().toString()).arg(socket.peerPort()));
+#if QT_CONFIG(dtls)
+        if (m_encryption.enabled) {
+            const QSslCertificate certificate = socket.peerCertificate();
+            emit progress(QStringLiteral("encrypted: cipher %1; server certificate %2, issued by %3")
+                              .arg(socket.sessionCipher().name(), distinguishedName(certificate),
+                                   distinguishedName(certificate, true)));
+        }
+#endif
 
         int matched = 0;
         for (int i = 1; i <= m_count; ++i) {
@@ -122,6 +240,7 @@ protected:
 
 private:
     const QKcpConfig m_config;
+    const Encryption m_encryption;
     const QString m_host;
     const quint16 m_port;
     const QString m_text;
@@ -149,6 +268,25 @@ int main(int argc, char **argv)
     const QCommandLineOption keyOption(QStringLiteral("key"),
                                        QStringLiteral("Encrypt with this pre-shared passphrase (both ends)."),
                                        QStringLiteral("key"));
+    const QCommandLineOption encryptedOption(
+        QStringLiteral("encrypted"),
+        QStringLiteral("Certificate mode: DTLS, verifying the server's certificate (connectToHostEncrypted)."));
+    const QCommandLineOption caOption(
+        QStringLiteral("ca"), QStringLiteral("Also trust the CA certificate(s) in this PEM file (--encrypted)."),
+        QStringLiteral("file"));
+    const QCommandLineOption peerNameOption(
+        QStringLiteral("peer-name"),
+        QStringLiteral("The name the server's certificate must carry (default: --host; --encrypted)."),
+        QStringLiteral("name"));
+    const QCommandLineOption certificateOption(
+        QStringLiteral("certificate"), QStringLiteral("Client certificate, PEM, for servers that ask (--encrypted)."),
+        QStringLiteral("file"));
+    const QCommandLineOption privateKeyOption(QStringLiteral("private-key"),
+                                              QStringLiteral("The client certificate's private key, PEM."),
+                                              QStringLiteral("file"));
+    const QCommandLineOption insecureOption(
+        QStringLiteral("insecure"),
+        QStringLiteral("Accept a server certificate that does not verify, with a warning (--encrypted)."));
     const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Echoes to ask for (default 5)."),
                                          QStringLiteral("n"), QStringLiteral("5"));
     const QCommandLineOption textOption(QStringLiteral("text"), QStringLiteral("What to send (default \"hello\")."),
@@ -156,8 +294,9 @@ int main(int argc, char **argv)
     const QCommandLineOption timeoutOption(QStringLiteral("timeout"),
                                            QStringLiteral("Timeout of each blocking call in seconds (default 10)."),
                                            QStringLiteral("s"), QStringLiteral("10"));
-    parser.addOptions(
-        {hostOption, portOption, modeOption, presetOption, keyOption, countOption, textOption, timeoutOption});
+    parser.addOptions({hostOption, portOption, modeOption, presetOption, keyOption, encryptedOption, caOption,
+                       peerNameOption, certificateOption, privateKeyOption, insecureOption, countOption, textOption,
+                       timeoutOption});
     parser.process(app);
 
     QKcpConfig::Preset preset;
@@ -172,13 +311,75 @@ int main(int argc, char **argv)
     }
     QKcpConfig config(preset);
     config.setMode(mode == QLatin1String("message") ? QKcpConfig::MessageMode : QKcpConfig::StreamMode);
+
+    // Certificate mode, as in echo-client: checks first, then the files.
+    Encryption encryption;
+    encryption.enabled = parser.isSet(encryptedOption);
+    encryption.insecure = parser.isSet(insecureOption);
+    encryption.peerName = parser.value(peerNameOption);
+    for (const QCommandLineOption *option :
+         {&caOption, &peerNameOption, &certificateOption, &privateKeyOption, &insecureOption}) {
+        if (parser.isSet(*option) && !encryption.enabled) {
+            out() << "blocking-client: --" << option->names().constFirst() << " needs --encrypted" << Qt::endl;
+            return 2;
+        }
+    }
+    if (encryption.enabled && parser.isSet(keyOption)) {
+        out() << "blocking-client: --key (pre-shared key) and --encrypted (certificates) exclude each other; "
+                 "choose one"
+              << Qt::endl;
+        return 2;
+    }
+    if (parser.isSet(certificateOption) != parser.isSet(privateKeyOption)) {
+        out() << "blocking-client: a client certificate needs both --certificate and --private-key" << Qt::endl;
+        return 2;
+    }
     if (parser.isSet(keyOption)) {
         config.setPassphrase(parser.value(keyOption)); // pre-shared-key mode, as in echo-client
-        out() << "blocking-client: encrypted with the pre-shared key (AES-256-GCM)" << Qt::endl;
+        out() << "blocking-client: encryption: pre-shared key (AES-256-GCM)" << Qt::endl;
+    } else if (!encryption.enabled) {
+        out() << "blocking-client: encryption: none (plain; --key or --encrypted turn it on)" << Qt::endl;
+    }
+    if (encryption.enabled) {
+#if QT_CONFIG(dtls)
+        encryption.ssl = QSslConfiguration::defaultDtlsConfiguration(); // verifies the server (VerifyPeer)
+        QString error;
+        QString trusted = QStringLiteral("the system CAs");
+        if (parser.isSet(caOption)) {
+            const QList<QSslCertificate> cas = loadCertificates(parser.value(caOption), &error);
+            if (cas.isEmpty()) {
+                out() << "blocking-client: " << error << Qt::endl;
+                return 2;
+            }
+            // Setting CA certificates replaces the system's (read on demand otherwise): add those back first.
+            encryption.ssl.setCaCertificates(QSslConfiguration::systemCaCertificates() + cas);
+            trusted += QStringLiteral(" and ") + parser.value(caOption);
+        }
+        QString identity = QStringLiteral("no client certificate");
+        if (parser.isSet(certificateOption)) {
+            const QList<QSslCertificate> chain = loadCertificates(parser.value(certificateOption), &error);
+            QSslKey key;
+            if (!chain.isEmpty())
+                key = loadPrivateKey(parser.value(privateKeyOption), chain.first().publicKey().algorithm(), &error);
+            if (key.isNull()) {
+                out() << "blocking-client: " << error << Qt::endl;
+                return 2;
+            }
+            encryption.ssl.setLocalCertificateChain(chain);
+            encryption.ssl.setPrivateKey(key);
+            identity = QStringLiteral("client certificate ") + distinguishedName(chain.first());
+        }
+        out() << "blocking-client: encryption: certificates (DTLS 1.2), trusting " << trusted << ", " << identity
+              << (encryption.insecure ? ", INSECURE (certificate errors ignored)" : "") << Qt::endl;
+#else
+        out() << "blocking-client: --encrypted needs Qt Network with DTLS (OpenSSL)" << Qt::endl;
+        return 2;
+#endif
     }
 
-    BlockingEchoThread worker(config, parser.value(hostOption), static_cast<quint16>(parser.value(portOption).toUInt()),
-                              parser.value(textOption), std::max(1, parser.value(countOption).toInt()),
+    BlockingEchoThread worker(config, encryption, parser.value(hostOption),
+                              static_cast<quint16>(parser.value(portOption).toUInt()), parser.value(textOption),
+                              std::max(1, parser.value(countOption).toInt()),
                               std::max(1, parser.value(timeoutOption).toInt()) * 1000);
     // The main thread keeps its event loop: it prints progress and quits when the worker is done.
     QObject::connect(&worker, &BlockingEchoThread::progress, &app,

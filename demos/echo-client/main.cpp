@@ -6,16 +6,31 @@
 // round trip, and repeats --count times; then it disconnects gracefully and exits 0 if every echo matched.
 //
 //   echo-client [--host localhost] [--port 4000] [--count 5] [--mode stream|message] [--preset fast]
+//               [--key PASSPHRASE | --encrypted [--ca FILE] [--peer-name NAME] [--insecure]
+//                                               [--certificate FILE --private-key FILE]]
 //
 // The socket code is all in EchoClient below: connectToHost(), then react to connected(), readyRead(),
 // disconnected() and errorOccurred(). Nothing blocks; the event loop drives everything.
+//
+// --encrypted is certificate mode, as with QSslSocket: connectToHostEncrypted() runs DTLS 1.2, checks the server's
+// certificate against the system CAs (and --ca) and the host name (or --peer-name), then reports encrypted(); a
+// certificate that does not verify is reported with sslErrors() and the connection fails, unless --insecure
+// ignores the errors. --certificate and --private-key present a client certificate to servers that ask for one.
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QKcpSocket>
 #include <QTextStream>
 #include <QTimer>
+#if QT_CONFIG(dtls)
+#include <QSslCertificate>
+#include <QSslCipher>
+#include <QSslConfiguration>
+#include <QSslError>
+#include <QSslKey>
+#endif
 
 namespace {
 
@@ -38,6 +53,71 @@ bool parsePreset(const QString &name, QKcpConfig::Preset *preset)
     return true;
 }
 
+#if QT_CONFIG(dtls)
+// The whole file, or false with a message that names it.
+bool readFile(const QString &path, QByteArray *data, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    *data = file.readAll();
+    return true;
+}
+
+// Every certificate of a PEM file (a certificate and its chain, or CAs); empty, with a message, if there is none.
+QList<QSslCertificate> loadCertificates(const QString &path, QString *error)
+{
+    QByteArray pem;
+    if (!readFile(path, &pem, error))
+        return {};
+    const QList<QSslCertificate> certificates = QSslCertificate::fromData(pem, QSsl::Pem);
+    if (certificates.isEmpty())
+        *error = QStringLiteral("%1 holds no PEM certificate").arg(path);
+    return certificates;
+}
+
+// An unencrypted PEM private key (RSA, EC or DSA; PKCS#1, SEC1 or PKCS#8); null, with a message, otherwise.
+// QSslKey needs the algorithm: the certificate's comes first (a failed try leaves OpenSSL errors behind that
+// later show up in unrelated error strings).
+QSslKey loadPrivateKey(const QString &path, QSsl::KeyAlgorithm certificateAlgorithm, QString *error)
+{
+    QByteArray pem;
+    if (!readFile(path, &pem, error))
+        return {};
+    for (const QSsl::KeyAlgorithm algorithm : {certificateAlgorithm, QSsl::Rsa, QSsl::Ec, QSsl::Dsa}) {
+        const QSslKey key(pem, algorithm, QSsl::Pem, QSsl::PrivateKey);
+        if (!key.isNull())
+            return key;
+    }
+    *error = QStringLiteral("%1 holds no PEM private key (RSA, EC or DSA, without a passphrase)").arg(path);
+    return {};
+}
+
+// "CN=localhost, O=Example": the subject (or issuer) as one line.
+QString distinguishedName(const QSslCertificate &certificate, bool issuer = false)
+{
+    QStringList parts;
+    const QList<QByteArray> attributes =
+        issuer ? certificate.issuerInfoAttributes() : certificate.subjectInfoAttributes();
+    for (const QByteArray &attribute : attributes) {
+        const QStringList values = issuer ? certificate.issuerInfo(attribute) : certificate.subjectInfo(attribute);
+        for (const QString &value : values)
+            parts << QString::fromLatin1(attribute) + QLatin1Char('=') + value;
+    }
+    return parts.isEmpty() ? QStringLiteral("(empty name)") : parts.join(QStringLiteral(", "));
+}
+
+QString describeErrors(const QList<QSslError> &errors)
+{
+    QStringList texts;
+    for (const QSslError &error : errors)
+        texts << error.errorString();
+    return texts.join(QStringLiteral("; "));
+}
+#endif
+
 } // namespace
 
 class EchoClient : public QObject
@@ -56,11 +136,34 @@ public:
         connect(&m_socket, &QKcpSocket::readyRead, this, &EchoClient::onReadyRead);
         connect(&m_socket, &QKcpSocket::disconnected, this, &EchoClient::onDisconnected);
         connect(&m_socket, &QKcpSocket::errorOccurred, this, &EchoClient::onError);
+#if QT_CONFIG(dtls)
+        connect(&m_socket, &QKcpSocket::encrypted, this, &EchoClient::onEncrypted);
+        connect(&m_socket, &QKcpSocket::sslErrors, this, &EchoClient::onSslErrors);
+#endif
     }
+
+#if QT_CONFIG(dtls)
+    // Certificate mode for start(): DTLS with this configuration, the server's certificate checked against
+    // peerName (empty: the host name); insecure accepts a certificate that does not verify.
+    void setEncryption(const QSslConfiguration &ssl, const QString &peerName, bool insecure)
+    {
+        m_socket.setSslConfiguration(ssl);
+        m_encrypted = true;
+        m_peerName = peerName;
+        m_insecure = insecure;
+    }
+#endif
 
     void start(const QString &host, quint16 port)
     {
         out() << "echo-client: connecting to " << host << ':' << port << Qt::endl;
+#if QT_CONFIG(dtls)
+        if (m_encrypted) {
+            // DNS, the DTLS handshake (encrypted() or sslErrors()), then the session handshake inside DTLS.
+            m_socket.connectToHostEncrypted(host, port, m_peerName.isEmpty() ? host : m_peerName);
+            return;
+        }
+#endif
         m_socket.connectToHost(host, port); // DNS, then the handshake; connected() or errorOccurred() follows
     }
 
@@ -77,6 +180,30 @@ private:
               << " (handshake " << m_socket.statistics().handshakeRtt << " ms)" << Qt::endl;
         sendNext();
     }
+
+#if QT_CONFIG(dtls)
+    void onEncrypted()
+    {
+        // DTLS is up and the server's certificate verified (or its errors were ignored); connected() follows
+        // after the session handshake, one round trip later.
+        const QSslCertificate certificate = m_socket.peerCertificate();
+        out() << "echo-client: encrypted: cipher " << m_socket.sessionCipher().name() << "; server certificate "
+              << distinguishedName(certificate) << ", issued by " << distinguishedName(certificate, true) << Qt::endl;
+    }
+
+    void onSslErrors(const QList<QSslError> &errors)
+    {
+        // Like QSslSocket: without ignoreSslErrors() here, the connection fails with SslHandshakeFailedError
+        // (errorOccurred() comes next). Ignoring them gives up what the certificate proves: --insecure only.
+        if (m_insecure) {
+            out() << "echo-client: WARNING: --insecure, ignoring certificate errors: " << describeErrors(errors)
+                  << Qt::endl;
+            m_socket.ignoreSslErrors();
+        } else {
+            out() << "echo-client: certificate errors: " << describeErrors(errors) << Qt::endl;
+        }
+    }
+#endif
 
     void sendNext()
     {
@@ -144,6 +271,11 @@ private:
     bool m_wasConnected = false;
     QByteArray m_expected;
     QElapsedTimer m_clock;
+#if QT_CONFIG(dtls)
+    bool m_encrypted = false;
+    bool m_insecure = false;
+    QString m_peerName;
+#endif
 };
 
 int main(int argc, char **argv)
@@ -165,6 +297,25 @@ int main(int argc, char **argv)
     const QCommandLineOption keyOption(QStringLiteral("key"),
                                        QStringLiteral("Encrypt with this pre-shared passphrase (both ends)."),
                                        QStringLiteral("key"));
+    const QCommandLineOption encryptedOption(
+        QStringLiteral("encrypted"),
+        QStringLiteral("Certificate mode: DTLS, verifying the server's certificate (connectToHostEncrypted)."));
+    const QCommandLineOption caOption(
+        QStringLiteral("ca"), QStringLiteral("Also trust the CA certificate(s) in this PEM file (--encrypted)."),
+        QStringLiteral("file"));
+    const QCommandLineOption peerNameOption(
+        QStringLiteral("peer-name"),
+        QStringLiteral("The name the server's certificate must carry (default: --host; --encrypted)."),
+        QStringLiteral("name"));
+    const QCommandLineOption certificateOption(
+        QStringLiteral("certificate"), QStringLiteral("Client certificate, PEM, for servers that ask (--encrypted)."),
+        QStringLiteral("file"));
+    const QCommandLineOption privateKeyOption(QStringLiteral("private-key"),
+                                              QStringLiteral("The client certificate's private key, PEM."),
+                                              QStringLiteral("file"));
+    const QCommandLineOption insecureOption(
+        QStringLiteral("insecure"),
+        QStringLiteral("Accept a server certificate that does not verify, with a warning (--encrypted)."));
     const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Echoes to ask for (default 5)."),
                                          QStringLiteral("n"), QStringLiteral("5"));
     const QCommandLineOption textOption(QStringLiteral("text"), QStringLiteral("What to send (default \"hello\")."),
@@ -172,8 +323,9 @@ int main(int argc, char **argv)
     const QCommandLineOption timeoutOption(QStringLiteral("timeout"),
                                            QStringLiteral("Give up after this many seconds (default 30)."),
                                            QStringLiteral("s"), QStringLiteral("30"));
-    parser.addOptions(
-        {hostOption, portOption, modeOption, presetOption, keyOption, countOption, textOption, timeoutOption});
+    parser.addOptions({hostOption, portOption, modeOption, presetOption, keyOption, encryptedOption, caOption,
+                       peerNameOption, certificateOption, privateKeyOption, insecureOption, countOption, textOption,
+                       timeoutOption});
     parser.process(app);
 
     QKcpConfig::Preset preset;
@@ -188,15 +340,73 @@ int main(int argc, char **argv)
     }
     QKcpConfig config(preset);
     config.setMode(mode == QLatin1String("message") ? QKcpConfig::MessageMode : QKcpConfig::StreamMode);
+
+    // Certificate mode: checks first, then the files.
+    const bool encrypted = parser.isSet(encryptedOption);
+    for (const QCommandLineOption *option :
+         {&caOption, &peerNameOption, &certificateOption, &privateKeyOption, &insecureOption}) {
+        if (parser.isSet(*option) && !encrypted) {
+            out() << "echo-client: --" << option->names().constFirst() << " needs --encrypted" << Qt::endl;
+            return 2;
+        }
+    }
+    if (encrypted && parser.isSet(keyOption)) {
+        out() << "echo-client: --key (pre-shared key) and --encrypted (certificates) exclude each other; choose one"
+              << Qt::endl;
+        return 2;
+    }
+    if (parser.isSet(certificateOption) != parser.isSet(privateKeyOption)) {
+        out() << "echo-client: a client certificate needs both --certificate and --private-key" << Qt::endl;
+        return 2;
+    }
     if (parser.isSet(keyOption)) {
         // Pre-shared-key mode: an authenticated handshake, then every datagram encrypted (AES-256-GCM) with keys
         // of its own per session. A peer with another key fails with SslHandshakeFailedError. A passphrase is
         // stretched with PBKDF2 (raw key bytes would go to setPreSharedKey() instead).
         config.setPassphrase(parser.value(keyOption));
-        out() << "echo-client: encrypted with the pre-shared key (AES-256-GCM)" << Qt::endl;
+        out() << "echo-client: encryption: pre-shared key (AES-256-GCM)" << Qt::endl;
+    } else if (!encrypted) {
+        out() << "echo-client: encryption: none (plain; --key or --encrypted turn it on)" << Qt::endl;
     }
 
     EchoClient client(config, parser.value(textOption), std::max(1, parser.value(countOption).toInt()));
+    if (encrypted) {
+#if QT_CONFIG(dtls)
+        QSslConfiguration ssl = QSslConfiguration::defaultDtlsConfiguration(); // verifies the server (VerifyPeer)
+        QString error;
+        QString trusted = QStringLiteral("the system CAs");
+        if (parser.isSet(caOption)) {
+            const QList<QSslCertificate> cas = loadCertificates(parser.value(caOption), &error);
+            if (cas.isEmpty()) {
+                out() << "echo-client: " << error << Qt::endl;
+                return 2;
+            }
+            // Setting CA certificates replaces the system's (read on demand otherwise): add those back first.
+            ssl.setCaCertificates(QSslConfiguration::systemCaCertificates() + cas);
+            trusted += QStringLiteral(" and ") + parser.value(caOption);
+        }
+        QString identity = QStringLiteral("no client certificate");
+        if (parser.isSet(certificateOption)) {
+            const QList<QSslCertificate> chain = loadCertificates(parser.value(certificateOption), &error);
+            QSslKey key;
+            if (!chain.isEmpty())
+                key = loadPrivateKey(parser.value(privateKeyOption), chain.first().publicKey().algorithm(), &error);
+            if (key.isNull()) {
+                out() << "echo-client: " << error << Qt::endl;
+                return 2;
+            }
+            ssl.setLocalCertificateChain(chain);
+            ssl.setPrivateKey(key);
+            identity = QStringLiteral("client certificate ") + distinguishedName(chain.first());
+        }
+        out() << "echo-client: encryption: certificates (DTLS 1.2), trusting " << trusted << ", " << identity
+              << (parser.isSet(insecureOption) ? ", INSECURE (certificate errors ignored)" : "") << Qt::endl;
+        client.setEncryption(ssl, parser.value(peerNameOption), parser.isSet(insecureOption));
+#else
+        out() << "echo-client: --encrypted needs Qt Network with DTLS (OpenSSL)" << Qt::endl;
+        return 2;
+#endif
+    }
     QObject::connect(&client, &EchoClient::finished, &app, &QCoreApplication::exit);
 
     // A safety net: never hang (a server that is not there is reported by the socket after its connect timeout).
@@ -205,7 +415,11 @@ int main(int argc, char **argv)
         QCoreApplication::exit(1);
     });
 
-    client.start(parser.value(hostOption), static_cast<quint16>(parser.value(portOption).toUInt()));
+    // Start from the event loop: a connect may fail at once (a client key that does not fit its certificate is
+    // reported from inside connectToHostEncrypted()), and QCoreApplication::exit() does nothing before exec().
+    QTimer::singleShot(0, &client, [&] {
+        client.start(parser.value(hostOption), static_cast<quint16>(parser.value(portOption).toUInt()));
+    });
     return app.exec();
 }
 

@@ -8,16 +8,30 @@
 // byte stream; in message mode every message a client sends comes back as one message.
 //
 //   echo-server [--port 4000] [--mode stream|message] [--preset normal|fast|turbo]
+//               [--key PASSPHRASE | --certificate FILE --private-key FILE [--client-ca FILE]]
 //
 // Try it with echo-client (or blocking-client) from another terminal:
 //
 //   echo-client --port 4000 --count 5
+//
+// Encryption, as in docs/SECURITY.md: --key turns on the pre-shared-key mode (the same passphrase on both ends);
+// --certificate and --private-key (PEM) turn on certificate mode, DTLS 1.2 like QSslSocket, for which the clients
+// connect with connectToHostEncrypted() (echo-client --encrypted); --client-ca also requires a client certificate
+// signed by that CA.
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDateTime>
+#include <QFile>
 #include <QKcpServer>
 #include <QKcpSocket>
 #include <QTextStream>
+#if QT_CONFIG(dtls)
+#include <QSslCertificate>
+#include <QSslCipher>
+#include <QSslConfiguration>
+#include <QSslKey>
+#endif
 
 namespace {
 
@@ -46,6 +60,97 @@ QString describe(const QKcpSocket *socket)
     return socket->peerAddress().toString() + QLatin1Char(':') + QString::number(socket->peerPort());
 }
 
+#if QT_CONFIG(dtls)
+// The whole file, or false with a message that names it.
+bool readFile(const QString &path, QByteArray *data, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    *data = file.readAll();
+    return true;
+}
+
+// Every certificate of a PEM file (a certificate and its chain, or CAs); empty, with a message, if there is none.
+QList<QSslCertificate> loadCertificates(const QString &path, QString *error)
+{
+    QByteArray pem;
+    if (!readFile(path, &pem, error))
+        return {};
+    const QList<QSslCertificate> certificates = QSslCertificate::fromData(pem, QSsl::Pem);
+    if (certificates.isEmpty())
+        *error = QStringLiteral("%1 holds no PEM certificate").arg(path);
+    return certificates;
+}
+
+// An unencrypted PEM private key (RSA, EC or DSA; PKCS#1, SEC1 or PKCS#8); null, with a message, otherwise.
+// QSslKey needs the algorithm: the certificate's comes first (a failed try leaves OpenSSL errors behind that
+// later show up in unrelated error strings).
+QSslKey loadPrivateKey(const QString &path, QSsl::KeyAlgorithm certificateAlgorithm, QString *error)
+{
+    QByteArray pem;
+    if (!readFile(path, &pem, error))
+        return {};
+    for (const QSsl::KeyAlgorithm algorithm : {certificateAlgorithm, QSsl::Rsa, QSsl::Ec, QSsl::Dsa}) {
+        const QSslKey key(pem, algorithm, QSsl::Pem, QSsl::PrivateKey);
+        if (!key.isNull())
+            return key;
+    }
+    *error = QStringLiteral("%1 holds no PEM private key (RSA, EC or DSA, without a passphrase)").arg(path);
+    return {};
+}
+
+// "CN=localhost, O=Example": the subject (or issuer) as one line.
+QString distinguishedName(const QSslCertificate &certificate, bool issuer = false)
+{
+    QStringList parts;
+    const QList<QByteArray> attributes =
+        issuer ? certificate.issuerInfoAttributes() : certificate.subjectInfoAttributes();
+    for (const QByteArray &attribute : attributes) {
+        const QStringList values = issuer ? certificate.issuerInfo(attribute) : certificate.subjectInfo(attribute);
+        for (const QString &value : values)
+            parts << QString::fromLatin1(attribute) + QLatin1Char('=') + value;
+    }
+    return parts.isEmpty() ? QStringLiteral("(empty name)") : parts.join(QStringLiteral(", "));
+}
+
+// Certificate mode: the server's certificate (its chain may follow in the same file) and private key, and with
+// clientCaPath the CA that must have signed every client's certificate. False, with a message, if a file is
+// unreadable or does not hold what it should.
+bool makeSslConfiguration(const QString &certificatePath, const QString &keyPath, const QString &clientCaPath,
+                          QSslConfiguration *ssl, QString *error)
+{
+    const QList<QSslCertificate> chain = loadCertificates(certificatePath, error);
+    if (chain.isEmpty())
+        return false;
+    const QSslKey publicKey = chain.first().publicKey();
+    const QSslKey key = loadPrivateKey(keyPath, publicKey.algorithm(), error);
+    if (key.isNull())
+        return false;
+    // Qt cannot check that the key is the certificate's own; a key of another kind or size certainly is not.
+    if (publicKey.algorithm() != key.algorithm() || publicKey.length() != key.length()) {
+        *error = QStringLiteral("the private key in %1 does not belong to the certificate in %2")
+                     .arg(keyPath, certificatePath);
+        return false;
+    }
+
+    *ssl = QSslConfiguration::defaultDtlsConfiguration();
+    ssl->setLocalCertificateChain(chain); // the first is ours, the others are sent along as the chain
+    ssl->setPrivateKey(key);
+    ssl->setPeerVerifyMode(QSslSocket::VerifyNone); // clients need no certificate...
+    if (!clientCaPath.isEmpty()) {
+        const QList<QSslCertificate> cas = loadCertificates(clientCaPath, error);
+        if (cas.isEmpty())
+            return false;
+        ssl->setCaCertificates(cas); // ...unless a CA is given: then one it signed is required
+        ssl->setPeerVerifyMode(QSslSocket::VerifyPeer);
+    }
+    return true;
+}
+#endif
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -67,10 +172,21 @@ int main(int argc, char **argv)
     const QCommandLineOption keyOption(QStringLiteral("key"),
                                        QStringLiteral("Encrypt with this pre-shared passphrase (both ends)."),
                                        QStringLiteral("key"));
+    const QCommandLineOption certificateOption(
+        QStringLiteral("certificate"),
+        QStringLiteral("Certificate mode (DTLS): the server's certificate, PEM (its chain may follow)."),
+        QStringLiteral("file"));
+    const QCommandLineOption privateKeyOption(QStringLiteral("private-key"),
+                                              QStringLiteral("The certificate's private key, PEM, not encrypted."),
+                                              QStringLiteral("file"));
+    const QCommandLineOption clientCaOption(
+        QStringLiteral("client-ca"),
+        QStringLiteral("Require client certificates signed by the CA(s) in this PEM file."), QStringLiteral("file"));
     const QCommandLineOption sessionsOption(QStringLiteral("sessions"),
                                             QStringLiteral("Exit after this many clients have left (0 = never)."),
                                             QStringLiteral("n"), QStringLiteral("0"));
-    parser.addOptions({portOption, addressOption, modeOption, presetOption, keyOption, sessionsOption});
+    parser.addOptions({portOption, addressOption, modeOption, presetOption, keyOption, certificateOption,
+                       privateKeyOption, clientCaOption, sessionsOption});
     parser.process(app);
 
     // 1. The configuration: a preset, then the mode. The server hands it to every session it accepts, and the
@@ -89,16 +205,75 @@ int main(int argc, char **argv)
     QKcpConfig config(preset);
     config.setMode(messageMode ? QKcpConfig::MessageMode : QKcpConfig::StreamMode);
 
+    // The encryption: none, a pre-shared key, or certificates; not both kinds at once.
+    const bool certificateMode = parser.isSet(certificateOption) || parser.isSet(privateKeyOption);
+    if (certificateMode && parser.isSet(keyOption)) {
+        out() << "echo-server: --key (pre-shared key) and --certificate (certificates) exclude each other; "
+                 "choose one"
+              << Qt::endl;
+        return 2;
+    }
+    if (certificateMode && (!parser.isSet(certificateOption) || !parser.isSet(privateKeyOption))) {
+        out() << "echo-server: certificate mode needs both --certificate and --private-key" << Qt::endl;
+        return 2;
+    }
+    if (parser.isSet(clientCaOption) && !certificateMode) {
+        out() << "echo-server: --client-ca needs --certificate and --private-key" << Qt::endl;
+        return 2;
+    }
     if (parser.isSet(keyOption)) {
         // Pre-shared-key mode: an authenticated handshake, then every datagram encrypted (AES-256-GCM) with keys
         // of its own per session. A peer with another key fails with SslHandshakeFailedError. A passphrase is
         // stretched with PBKDF2 (raw key bytes would go to setPreSharedKey() instead).
         config.setPassphrase(parser.value(keyOption));
-        out() << "echo-server: encrypted with the pre-shared key (AES-256-GCM)" << Qt::endl;
+        out() << "echo-server: encryption: pre-shared key (AES-256-GCM)" << Qt::endl;
+    } else if (!certificateMode) {
+        out() << "echo-server: encryption: none (plain; --key or --certificate turn it on)" << Qt::endl;
     }
 
     // 2. Listen, exactly like QTcpServer::listen(). One UDP port carries every session.
     QKcpServer server(config);
+    if (certificateMode) {
+#if QT_CONFIG(dtls)
+        // Certificate mode: every client runs a DTLS 1.2 handshake first (connectToHostEncrypted()) and checks
+        // this certificate; with a client CA the server checks theirs too, and reports a client it refuses with
+        // acceptError(SslHandshakeFailedError). (A client that refuses our certificate just goes away.)
+        QSslConfiguration ssl;
+        QString error;
+        if (!makeSslConfiguration(parser.value(certificateOption), parser.value(privateKeyOption),
+                                  parser.value(clientCaOption), &ssl, &error)) {
+            out() << "echo-server: " << error << Qt::endl;
+            return 2;
+        }
+        server.setSslConfiguration(ssl);
+        const QSslCertificate certificate = ssl.localCertificate();
+        out() << "echo-server: encryption: certificates (DTLS 1.2); certificate " << distinguishedName(certificate)
+              << ", issued by " << distinguishedName(certificate, true) << ", valid until "
+              << certificate.expiryDate().toString(Qt::ISODate) << Qt::endl;
+        if (certificate.expiryDate() < QDateTime::currentDateTimeUtc()
+            || certificate.effectiveDate() > QDateTime::currentDateTimeUtc())
+            out() << "echo-server: warning: the certificate is not valid now; clients will refuse it" << Qt::endl;
+        if (parser.isSet(clientCaOption)) {
+            QStringList cas;
+            for (const QSslCertificate &ca : ssl.caCertificates())
+                cas << distinguishedName(ca);
+            out() << "echo-server: client certificates required, issued by " << cas.join(QStringLiteral(" or "))
+                  << Qt::endl;
+        }
+        // A client that failed the DTLS handshake (no certificate or an untrusted one). The signal carries no
+        // reason; the library logs it in the category kcpnet.server at info level.
+        QObject::connect(&server, &QKcpServer::acceptError, &server, [&server](QAbstractSocket::SocketError error) {
+            out() << "echo-server: a client failed to connect ("
+                  << (error == QAbstractSocket::SslHandshakeFailedError ? QStringLiteral("DTLS handshake failed")
+                                                                        : QStringLiteral("error %1").arg(error))
+                  << (server.errorString().isEmpty() ? QString() : QStringLiteral(": ") + server.errorString())
+                  << "); QT_LOGGING_RULES=kcpnet.server.info=true shows why" << Qt::endl;
+        });
+#else
+        out() << "echo-server: certificate mode needs Qt Network with DTLS (OpenSSL)" << Qt::endl;
+        return 2;
+#endif
+    }
     const QHostAddress address =
         parser.isSet(addressOption) ? QHostAddress(parser.value(addressOption)) : QHostAddress(QHostAddress::Any);
     if (!server.listen(address, static_cast<quint16>(parser.value(portOption).toUInt()))) {
@@ -115,7 +290,18 @@ int main(int argc, char **argv)
     QObject::connect(&server, &QKcpServer::newConnection, &server, [&] {
         while (QKcpSocket *socket = server.nextPendingConnection()) {
             const QString peer = describe(socket);
-            out() << "client " << peer << " connected (" << server.sessions().size() << " online)" << Qt::endl;
+            out() << "client " << peer << " connected (" << server.sessions().size() << " online)";
+#if QT_CONFIG(dtls)
+            // Certificate mode: the DTLS association is complete before the session exists.
+            if (certificateMode) {
+                const QSslCertificate clientCertificate = socket->peerCertificate();
+                out() << ", cipher " << socket->sessionCipher().name() << ", "
+                      << (clientCertificate.isNull()
+                              ? QStringLiteral("no client certificate")
+                              : QStringLiteral("client certificate ") + distinguishedName(clientCertificate));
+            }
+#endif
+            out() << Qt::endl;
 
             // 4. Echo. In stream mode readAll() returns whatever has arrived (a line may come in pieces, and
             //    that is fine for an echo). In message mode each readMessage() is one whole message.

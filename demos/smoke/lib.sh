@@ -88,3 +88,31 @@ fail() {
     echo "smoke: FAIL: $*"
     exit 1
 }
+
+# A throwaway PKI for the certificate-mode smoke tests, made with the openssl CLI: EC P-256 keys (instant to
+# generate), unencrypted PEM, valid for two days. Files go to DIR as NAME.pem (certificate) and NAME.key.
+#
+# pki_ca DIR NAME SUBJECT                     a self-signed CA, e.g. pki_ca "$d" ca "/CN=Smoke CA"
+# pki_cert DIR NAME CA SUBJECT EXTENSION...   a certificate signed by CA (a pki_ca NAME in DIR); each EXTENSION is
+#                                             an x509v3 line, e.g. "subjectAltName=DNS:localhost,IP:127.0.0.1"
+pki_ca() {
+    local dir=$1 name=$2 subject=$3
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "$subject" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$dir/$name.key" -out "$dir/$name.pem" </dev/null >"$dir/$name.openssl.log" 2>&1 ||
+        { cat "$dir/$name.openssl.log"; return 1; }
+}
+
+pki_cert() {
+    local dir=$1 name=$2 ca=$3 subject=$4
+    shift 4
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" "$@" >"$dir/$name.ext"
+    if ! openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "$subject" \
+        -keyout "$dir/$name.key" -out "$dir/$name.csr" </dev/null >"$dir/$name.openssl.log" 2>&1 ||
+        ! openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.pem" -CAkey "$dir/$ca.key" \
+            -set_serial "0x$(openssl rand -hex 8)" -days 2 -extfile "$dir/$name.ext" -out "$dir/$name.pem" \
+            </dev/null >>"$dir/$name.openssl.log" 2>&1; then
+        cat "$dir/$name.openssl.log"
+        return 1
+    fi
+}
