@@ -4,6 +4,12 @@
 #include <QtCore/qstringlist.h>
 #include <QtNetwork/qudpsocket.h>
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 
 namespace {
@@ -122,6 +128,25 @@ int QKcpDtls::recordOverhead(const QSslCipher &cipher)
     else if (name.endsWith(QLatin1StringView("-MD5")))
         mac = 16;
     return RecordHeaderSize + CbcIv + mac + CbcPadding;
+}
+
+bool QKcpDtls::keyMatchesCertificate(const QSslCertificate &certificate, const QSslKey &key)
+{
+    if (certificate.isNull() || key.isNull())
+        return false;
+    const QByteArray certPem = certificate.toPem();
+    const QByteArray keyPem = key.toPem();
+    BIO *certBio = BIO_new_mem_buf(certPem.constData(), static_cast<int>(certPem.size()));
+    BIO *keyBio = BIO_new_mem_buf(keyPem.constData(), static_cast<int>(keyPem.size()));
+    X509 *x509 = certBio ? PEM_read_bio_X509(certBio, nullptr, nullptr, nullptr) : nullptr;
+    EVP_PKEY *pkey = keyBio ? PEM_read_bio_PrivateKey(keyBio, nullptr, nullptr, nullptr) : nullptr;
+    const bool match = x509 && pkey && X509_check_private_key(x509, pkey) == 1;
+    EVP_PKEY_free(pkey);
+    X509_free(x509);
+    BIO_free(keyBio);
+    BIO_free(certBio);
+    ERR_clear_error(); // a mismatch leaves errors on this thread's queue: not for whoever looks next
+    return match;
 }
 
 QSslConfiguration QKcpDtls::dtlsConfiguration(const QSslConfiguration &config, QSslSocket::SslMode mode)

@@ -31,6 +31,7 @@
 #include <QtNetwork/qsslcipher.h>
 #include <QtNetwork/qsslconfiguration.h>
 #include <QtNetwork/qsslerror.h>
+#include <QtNetwork/qsslkey.h>
 
 QT_BEGIN_NAMESPACE
 class QUdpSocket;
@@ -50,6 +51,10 @@ constexpr int DefaultMaxPeers = 4096;
 // Bytes DTLS 1.2 adds to one application datagram at most with 'cipher' (record header + explicit nonce/IV +
 // tag/MAC + CBC padding). A null cipher gives the bound over all cipher suites OpenSSL offers for DTLS 1.2 (93).
 int recordOverhead(const QSslCipher &cipher);
+
+// Whether 'key' is the private key of 'certificate' (both non-null). A server with a mismatched pair would fail
+// every handshake; listen() checks it first.
+bool keyMatchesCertificate(const QSslCertificate &certificate, const QSslKey &key);
 
 // The configuration QDtls gets: 'config' with a DTLS 1.2 protocol (DtlsV1_2 is kept, anything else becomes
 // DtlsV1_2OrLater) and, for servers, cookie verification on.

@@ -177,8 +177,14 @@ void QKcpServerPrivate::startDtls()
     const kcpnet::KcpSessionConfig &c = QKcpConfigPrivate::get(config);
     dtls->setHandshakeTimeout(static_cast<int>(std::clamp<std::uint32_t>(c.connectTimeout, 1000, 600000)));
     QObject::connect(dtls, &QKcpDtlsServer::peerError, q,
-                     [q](const QHostAddress &address, quint16 port, const QString &reason) {
+                     [this, q](const QHostAddress &address, quint16 port, const QString &reason) {
                          qCInfo(lcKcpServer) << "DTLS handshake with" << address << port << "failed:" << reason;
+                         // Like QTcpServer: serverError()/errorString() describe the last error.
+                         error = QAbstractSocket::SslHandshakeFailedError;
+                         errorString = QKcpServer::tr("DTLS handshake with %1 port %2 failed: %3")
+                                               .arg(address.toString())
+                                               .arg(port)
+                                               .arg(reason);
                          emit q->acceptError(QAbstractSocket::SslHandshakeFailedError);
                      });
     QObject::connect(dtls, &QKcpDtlsServer::handshakeCompleted, q,
@@ -515,6 +521,9 @@ bool QKcpServer::listen(const QHostAddress &address, quint16 port)
     if (problem.isEmpty() && !d->sslConfiguration.isNull()) {
         if (d->sslConfiguration.localCertificate().isNull() || d->sslConfiguration.privateKey().isNull())
             problem = tr("Certificate mode needs a local certificate and its private key in the QSslConfiguration");
+        else if (!QKcpDtls::keyMatchesCertificate(d->sslConfiguration.localCertificate(),
+                                                  d->sslConfiguration.privateKey()))
+            problem = tr("The private key in the QSslConfiguration does not belong to its local certificate");
         else if (d->config.protocol() == QKcpConfig::PlainKcp)
             problem = tr("Certificate mode (DTLS) needs the kcpnet session protocol; plain KCP peers do not speak "
                          "DTLS");

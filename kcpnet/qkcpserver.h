@@ -95,6 +95,7 @@ public:
     QHostAddress serverAddress() const;
     quint16 serverPort() const;
 
+    // The last error: listen() failing, or (certificate mode) a client's failed DTLS handshake (acceptError()).
     QAbstractSocket::SocketError serverError() const;
     QString errorString() const;
 

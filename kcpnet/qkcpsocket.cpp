@@ -436,9 +436,17 @@ void QKcpSocketPrivate::readDtls(const char *data, qsizetype size, qint64 now)
         break;
     case QKcpDtlsClient::Result::Failed: {
         const bool established = state == QAbstractSocket::ConnectedState || state == QAbstractSocket::ClosingState;
+        QString text;
+        if (established)
+            text = QKcpSocket::tr("The remote host closed the connection: %1").arg(dtls->errorString());
+        else if (dtlsEncrypted) // our side had completed: the server checks a client certificate only then
+            text = QKcpSocket::tr("DTLS handshake failed: the server ended the association at once (it may require a "
+                                  "client certificate it trusts): %1")
+                           .arg(dtls->errorString());
+        else
+            text = QKcpSocket::tr("DTLS handshake failed: %1").arg(dtls->errorString());
         failConnection(established ? QAbstractSocket::RemoteHostClosedError : QAbstractSocket::SslHandshakeFailedError,
-                       established ? QKcpSocket::tr("The remote host closed the connection: %1").arg(dtls->errorString())
-                                   : QKcpSocket::tr("DTLS handshake failed: %1").arg(dtls->errorString()));
+                       text);
         break;
     }
     case QKcpDtlsClient::Result::Nothing:

@@ -424,6 +424,10 @@ void tst_QKcpCertificates::clientCertificateMissing()
     QCOMPARE(serverSpies.newConnection.size(), 0);
     QVERIFY(echo.server.serverStatistics().dtlsHandshakeFailures >= 1);
     QCOMPARE(echo.server.serverStatistics().sessions, quint32(0));
+    // Both sides say what happened.
+    QCOMPARE(echo.server.serverError(), QAbstractSocket::SslHandshakeFailedError);
+    QVERIFY2(echo.server.errorString().contains(QLatin1String("127.0.0.1")), qPrintable(echo.server.errorString()));
+    QVERIFY2(c.socket->errorString().contains(QLatin1String("client certificate")), qPrintable(c.socket->errorString()));
 }
 
 void tst_QKcpCertificates::plainClientToDtlsServer()
@@ -502,7 +506,13 @@ void tst_QKcpCertificates::invalidSettings()
         QVERIFY(!server.listen(QHostAddress::LocalHost));
         QCOMPARE(server.serverError(), QAbstractSocket::SslInvalidUserDataError);
         QVERIFY(!server.errorString().isEmpty());
-        // With a key it listens; a null configuration turns certificate mode off again.
+        // A key that is not the certificate's.
+        ssl.setPrivateKey(kcpTestPki().expiredServerKey);
+        server.setSslConfiguration(ssl);
+        QVERIFY(!server.listen(QHostAddress::LocalHost));
+        QCOMPARE(server.serverError(), QAbstractSocket::SslInvalidUserDataError);
+        QVERIFY2(server.errorString().contains(QLatin1String("does not belong")), qPrintable(server.errorString()));
+        // With its key it listens; a null configuration turns certificate mode off again.
         server.setSslConfiguration(goodServerSsl());
         QVERIFY(server.listen(QHostAddress::LocalHost));
         server.close();
