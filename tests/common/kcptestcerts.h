@@ -13,6 +13,11 @@
 //   clientCert/clientKey    signed by ca, CN "kcpnet test client", EKU clientAuth
 //   untrustedClientCert/Key self-signed client certificate (not issued by ca)
 //
+// With DTLS configurations for the tests (trusting ca only):
+//   kcpTestServerSsl(cert, key[, peerVerifyMode])   a server's: that certificate and key
+//   kcpTestGoodServerSsl([peerVerifyMode])          a server's: serverCert / serverKey
+//   kcpTestClientSsl([cert, key])                   a client's: verifies the peer, optionally with a certificate
+//
 // Targets including it link OpenSSL::Crypto (and Qt6::Network).
 #ifndef KCPNET_KCPTESTCERTS_H
 #define KCPNET_KCPTESTCERTS_H
@@ -22,7 +27,9 @@
 #include <QtCore/qstring.h>
 #include <QtNetwork/qssl.h>
 #include <QtNetwork/qsslcertificate.h>
+#include <QtNetwork/qsslconfiguration.h>
 #include <QtNetwork/qsslkey.h>
+#include <QtNetwork/qsslsocket.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -239,6 +246,34 @@ inline const KcpTestPki &kcpTestPki()
 {
     static const KcpTestPki pki = KcpTestCertsDetail::generate();
     return pki;
+}
+
+inline QSslConfiguration kcpTestServerSsl(const QSslCertificate &cert, const QSslKey &key,
+                                          QSslSocket::PeerVerifyMode mode = QSslSocket::VerifyNone)
+{
+    QSslConfiguration c = QSslConfiguration::defaultDtlsConfiguration();
+    c.setLocalCertificate(cert);
+    c.setPrivateKey(key);
+    c.setPeerVerifyMode(mode);
+    c.setCaCertificates({kcpTestPki().ca});
+    return c;
+}
+
+inline QSslConfiguration kcpTestGoodServerSsl(QSslSocket::PeerVerifyMode mode = QSslSocket::VerifyNone)
+{
+    return kcpTestServerSsl(kcpTestPki().serverCert, kcpTestPki().serverKey, mode);
+}
+
+inline QSslConfiguration kcpTestClientSsl(const QSslCertificate &cert = QSslCertificate(), const QSslKey &key = QSslKey())
+{
+    QSslConfiguration c = QSslConfiguration::defaultDtlsConfiguration();
+    c.setCaCertificates({kcpTestPki().ca});
+    c.setPeerVerifyMode(QSslSocket::VerifyPeer);
+    if (!cert.isNull()) {
+        c.setLocalCertificate(cert);
+        c.setPrivateKey(key);
+    }
+    return c;
 }
 
 #endif // KCPNET_KCPTESTCERTS_H

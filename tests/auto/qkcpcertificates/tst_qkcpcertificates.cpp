@@ -33,34 +33,6 @@ bool ipv6LoopbackAvailable()
     return probe.bind(QHostAddress::LocalHostIPv6, 0);
 }
 
-QSslConfiguration serverSsl(const QSslCertificate &cert, const QSslKey &key,
-                            QSslSocket::PeerVerifyMode mode = QSslSocket::VerifyNone)
-{
-    QSslConfiguration c = QSslConfiguration::defaultDtlsConfiguration();
-    c.setLocalCertificate(cert);
-    c.setPrivateKey(key);
-    c.setPeerVerifyMode(mode);
-    c.setCaCertificates({kcpTestPki().ca});
-    return c;
-}
-
-QSslConfiguration goodServerSsl(QSslSocket::PeerVerifyMode mode = QSslSocket::VerifyNone)
-{
-    return serverSsl(kcpTestPki().serverCert, kcpTestPki().serverKey, mode);
-}
-
-QSslConfiguration clientSsl(const QSslCertificate &cert = QSslCertificate(), const QSslKey &key = QSslKey())
-{
-    QSslConfiguration c = QSslConfiguration::defaultDtlsConfiguration();
-    c.setCaCertificates({kcpTestPki().ca});
-    c.setPeerVerifyMode(QSslSocket::VerifyPeer);
-    if (!cert.isNull()) {
-        c.setLocalCertificate(cert);
-        c.setPrivateKey(key);
-    }
-    return c;
-}
-
 // An echo server in certificate mode.
 struct DtlsEchoServer : KcpEchoServer
 {
@@ -73,7 +45,7 @@ struct DtlsEchoServer : KcpEchoServer
 
 struct Client
 {
-    explicit Client(const QKcpConfig &config = QKcpConfig(), const QSslConfiguration &ssl = clientSsl())
+    explicit Client(const QKcpConfig &config = QKcpConfig(), const QSslConfiguration &ssl = kcpTestClientSsl())
         : socket(std::make_unique<QKcpSocket>(config))
     {
         socket->setSslConfiguration(ssl);
@@ -161,7 +133,7 @@ void tst_QKcpCertificates::roundTrip()
     if (listenAddress.protocol() == QAbstractSocket::IPv6Protocol && !m_ipv6)
         QSKIP("no IPv6 loopback");
 
-    DtlsEchoServer echo(goodServerSsl());
+    DtlsEchoServer echo(kcpTestGoodServerSsl());
     QVERIFY(echo.listen(listenAddress));
     QCOMPARE(echo.server.sslConfiguration().localCertificate(), kcpTestPki().serverCert);
 
@@ -217,7 +189,7 @@ void tst_QKcpCertificates::messageModeOverImpairedLink()
 {
     QKcpConfig config;
     config.setMode(QKcpConfig::MessageMode);
-    DtlsEchoServer echo(goodServerSsl(), config);
+    DtlsEchoServer echo(kcpTestGoodServerSsl(), config);
     QVERIFY(echo.listen());
 
     KcpUdpRelay relay;
@@ -262,7 +234,7 @@ void tst_QKcpCertificates::datagramsFitTheMtu()
 {
     QKcpConfig config;
     config.setMtu(1200);
-    DtlsEchoServer echo(goodServerSsl(), config);
+    DtlsEchoServer echo(kcpTestGoodServerSsl(), config);
     QVERIFY(echo.listen());
     KcpUdpRelay relay;
     QVERIFY(relay.listen());
@@ -301,9 +273,9 @@ void tst_QKcpCertificates::verificationErrors()
     QFETCH(QString, host);
     QFETCH(QSslError::SslError, expected);
     const KcpTestPki &pki = kcpTestPki();
-    const QSslConfiguration ssl = which == 0 ? serverSsl(pki.expiredServerCert, pki.expiredServerKey)
-            : which == 1                      ? serverSsl(pki.selfSignedServerCert, pki.selfSignedServerKey)
-                                              : serverSsl(pki.wrongNameServerCert, pki.wrongNameServerKey);
+    const QSslConfiguration ssl = which == 0 ? kcpTestServerSsl(pki.expiredServerCert, pki.expiredServerKey)
+            : which == 1                      ? kcpTestServerSsl(pki.selfSignedServerCert, pki.selfSignedServerKey)
+                                              : kcpTestServerSsl(pki.wrongNameServerCert, pki.wrongNameServerKey);
     DtlsEchoServer echo(ssl);
     QVERIFY(echo.listen());
     KcpServerSpies serverSpies(&echo.server);
@@ -329,7 +301,7 @@ void tst_QKcpCertificates::verificationErrors()
 void tst_QKcpCertificates::ignoreSslErrorsFromSlot()
 {
     const KcpTestPki &pki = kcpTestPki();
-    DtlsEchoServer echo(serverSsl(pki.selfSignedServerCert, pki.selfSignedServerKey));
+    DtlsEchoServer echo(kcpTestServerSsl(pki.selfSignedServerCert, pki.selfSignedServerKey));
     QVERIFY(echo.listen());
     Client c;
     QObject::connect(c.socket.get(), &QKcpSocket::sslErrors, c.socket.get(), [&](const QList<QSslError> &errors) {
@@ -351,7 +323,7 @@ void tst_QKcpCertificates::ignoreSslErrorsFromSlot()
 void tst_QKcpCertificates::ignoreSslErrorsList()
 {
     const KcpTestPki &pki = kcpTestPki();
-    DtlsEchoServer echo(serverSsl(pki.wrongNameServerCert, pki.wrongNameServerKey));
+    DtlsEchoServer echo(kcpTestServerSsl(pki.wrongNameServerCert, pki.wrongNameServerKey));
     QVERIFY(echo.listen());
     Client c;
     // Expected beforehand, as with QSslSocket: the handshake then completes without sslErrors().
@@ -365,7 +337,7 @@ void tst_QKcpCertificates::ignoreSslErrorsList()
 void tst_QKcpCertificates::ignoreSslErrorsWrongList()
 {
     const KcpTestPki &pki = kcpTestPki();
-    DtlsEchoServer echo(serverSsl(pki.expiredServerCert, pki.expiredServerKey));
+    DtlsEchoServer echo(kcpTestServerSsl(pki.expiredServerCert, pki.expiredServerKey));
     QVERIFY(echo.listen());
     Client c;
     // Ignoring another error (or the right error for another certificate) does not help.
@@ -381,9 +353,9 @@ void tst_QKcpCertificates::ignoreSslErrorsWrongList()
 void tst_QKcpCertificates::clientCertificateRequired()
 {
     const KcpTestPki &pki = kcpTestPki();
-    DtlsEchoServer echo(goodServerSsl(QSslSocket::VerifyPeer));
+    DtlsEchoServer echo(kcpTestGoodServerSsl(QSslSocket::VerifyPeer));
     QVERIFY(echo.listen());
-    Client c(QKcpConfig(), clientSsl(pki.clientCert, pki.clientKey));
+    Client c(QKcpConfig(), kcpTestClientSsl(pki.clientCert, pki.clientKey));
     c.socket->connectToHostEncrypted(QStringLiteral("127.0.0.1"), echo.port());
     QTRY_COMPARE_WITH_TIMEOUT(c.spies->connected.size(), 1, 10000);
     QTRY_VERIFY_WITH_TIMEOUT(echo.at(0) != nullptr, 5000);
@@ -409,10 +381,10 @@ void tst_QKcpCertificates::clientCertificateMissing()
 {
     QFETCH(bool, untrusted);
     const KcpTestPki &pki = kcpTestPki();
-    DtlsEchoServer echo(goodServerSsl(QSslSocket::VerifyPeer));
+    DtlsEchoServer echo(kcpTestGoodServerSsl(QSslSocket::VerifyPeer));
     QVERIFY(echo.listen());
     KcpServerSpies serverSpies(&echo.server);
-    Client c(QKcpConfig(), untrusted ? clientSsl(pki.untrustedClientCert, pki.untrustedClientKey) : clientSsl());
+    Client c(QKcpConfig(), untrusted ? kcpTestClientSsl(pki.untrustedClientCert, pki.untrustedClientKey) : kcpTestClientSsl());
     c.socket->connectToHostEncrypted(QStringLiteral("127.0.0.1"), echo.port());
     QTRY_COMPARE_WITH_TIMEOUT(c.spies->errorOccurred.size(), 1, 8000);
     QCOMPARE(c.spies->lastError(), QAbstractSocket::SslHandshakeFailedError);
@@ -432,7 +404,7 @@ void tst_QKcpCertificates::clientCertificateMissing()
 
 void tst_QKcpCertificates::plainClientToDtlsServer()
 {
-    DtlsEchoServer echo(goodServerSsl());
+    DtlsEchoServer echo(kcpTestGoodServerSsl());
     QVERIFY(echo.listen());
     QKcpSocket plain;
     KcpSocketSpies spies(&plain);
@@ -513,7 +485,7 @@ void tst_QKcpCertificates::invalidSettings()
         QCOMPARE(server.serverError(), QAbstractSocket::SslInvalidUserDataError);
         QVERIFY2(server.errorString().contains(QLatin1String("does not belong")), qPrintable(server.errorString()));
         // With its key it listens; a null configuration turns certificate mode off again.
-        server.setSslConfiguration(goodServerSsl());
+        server.setSslConfiguration(kcpTestGoodServerSsl());
         QVERIFY(server.listen(QHostAddress::LocalHost));
         server.close();
         server.setSslConfiguration(QSslConfiguration());
@@ -529,7 +501,7 @@ void tst_QKcpCertificates::invalidSettings()
         QKcpConfig config;
         config.setPreSharedKey(QByteArray(32, 'k'));
         server.setConfig(config);
-        server.setSslConfiguration(goodServerSsl());
+        server.setSslConfiguration(kcpTestGoodServerSsl());
         QVERIFY(!server.listen(QHostAddress::LocalHost));
         QCOMPARE(server.serverError(), QAbstractSocket::SslInvalidUserDataError);
     }
@@ -537,7 +509,7 @@ void tst_QKcpCertificates::invalidSettings()
 
 void tst_QKcpCertificates::clientClosesGracefully()
 {
-    DtlsEchoServer echo(goodServerSsl());
+    DtlsEchoServer echo(kcpTestGoodServerSsl());
     QVERIFY(echo.listen());
     Client c;
     c.socket->connectToHostEncrypted(QStringLiteral("127.0.0.1"), echo.port());
@@ -563,7 +535,7 @@ void tst_QKcpCertificates::clientClosesGracefully()
 
 void tst_QKcpCertificates::clientAborts()
 {
-    DtlsEchoServer echo(goodServerSsl());
+    DtlsEchoServer echo(kcpTestGoodServerSsl());
     QVERIFY(echo.listen());
     Client c;
     c.socket->connectToHostEncrypted(QStringLiteral("127.0.0.1"), echo.port());
@@ -580,7 +552,7 @@ void tst_QKcpCertificates::clientAborts()
 
 void tst_QKcpCertificates::serverAborts()
 {
-    DtlsEchoServer echo(goodServerSsl());
+    DtlsEchoServer echo(kcpTestGoodServerSsl());
     QVERIFY(echo.listen());
     Client c;
     c.socket->connectToHostEncrypted(QStringLiteral("127.0.0.1"), echo.port());
@@ -610,7 +582,7 @@ void tst_QKcpCertificates::blockingConnect()
 {
     // The server runs in its own thread; this thread uses only the blocking calls.
     QThread thread;
-    auto *echo = new DtlsEchoServer(goodServerSsl());
+    auto *echo = new DtlsEchoServer(kcpTestGoodServerSsl());
     echo->server.moveToThread(&thread);
     thread.start();
     quint16 port = 0;
@@ -620,7 +592,7 @@ void tst_QKcpCertificates::blockingConnect()
 
     {
         QKcpSocket s;
-        s.setSslConfiguration(clientSsl());
+        s.setSslConfiguration(kcpTestClientSsl());
         s.connectToHostEncrypted(QStringLiteral("127.0.0.1"), port);
         QVERIFY2(s.waitForConnected(10000), qPrintable(s.errorString()));
         QVERIFY(s.isEncrypted());
@@ -643,7 +615,7 @@ void tst_QKcpCertificates::blockingConnect()
 
 void tst_QKcpCertificates::reconnectSameSocket()
 {
-    DtlsEchoServer echo(goodServerSsl());
+    DtlsEchoServer echo(kcpTestGoodServerSsl());
     QVERIFY(echo.listen());
     Client c;
     for (int round = 0; round < 3; ++round) {
@@ -670,7 +642,7 @@ void tst_QKcpCertificates::idleAssociationExpires()
     // session lives.
     QKcpConfig config;
     config.setConnectTimeout(1000);
-    DtlsEchoServer echo(goodServerSsl(), config);
+    DtlsEchoServer echo(kcpTestGoodServerSsl(), config);
     QVERIFY(echo.listen());
 
     Client c(config);
@@ -683,7 +655,7 @@ void tst_QKcpCertificates::idleAssociationExpires()
     QVERIFY(udp.bind(QHostAddress::LocalHost, 0));
     QDtls dtls(QSslSocket::SslClientMode);
     QVERIFY(dtls.setPeer(QHostAddress::LocalHost, echo.port(), QStringLiteral("localhost")));
-    QVERIFY(dtls.setDtlsConfiguration(clientSsl()));
+    QVERIFY(dtls.setDtlsConfiguration(kcpTestClientSsl()));
     QObject::connect(&udp, &QUdpSocket::readyRead, &udp, [&] {
         for (int i = 0; i < 16 && udp.hasPendingDatagrams(); ++i) {
             QByteArray d(int(udp.pendingDatagramSize()), Qt::Uninitialized);

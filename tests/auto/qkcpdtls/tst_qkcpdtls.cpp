@@ -43,34 +43,6 @@ QByteArray pattern(qsizetype size, quint32 seed)
     return b;
 }
 
-QSslConfiguration serverConfig(const QSslCertificate &cert, const QSslKey &key,
-                               QSslSocket::PeerVerifyMode mode = QSslSocket::VerifyNone)
-{
-    QSslConfiguration c = QSslConfiguration::defaultDtlsConfiguration();
-    c.setLocalCertificate(cert);
-    c.setPrivateKey(key);
-    c.setPeerVerifyMode(mode);
-    c.setCaCertificates({kcpTestPki().ca});
-    return c;
-}
-
-QSslConfiguration goodServerConfig(QSslSocket::PeerVerifyMode mode = QSslSocket::VerifyNone)
-{
-    return serverConfig(kcpTestPki().serverCert, kcpTestPki().serverKey, mode);
-}
-
-QSslConfiguration clientConfig(const QSslCertificate &cert = QSslCertificate(), const QSslKey &key = QSslKey())
-{
-    QSslConfiguration c = QSslConfiguration::defaultDtlsConfiguration();
-    c.setCaCertificates({kcpTestPki().ca});
-    c.setPeerVerifyMode(QSslSocket::VerifyPeer);
-    if (!cert.isNull()) {
-        c.setLocalCertificate(cert);
-        c.setPrivateKey(key);
-    }
-    return c;
-}
-
 // A DTLS server on its own UDP socket: reads bounded batches per readyRead and feeds every datagram through
 // QKcpDtlsServer. 'tap' sees each datagram first and may change or swallow it (returns false).
 class TestServer : public QObject
@@ -287,13 +259,13 @@ void tst_QKcpDtls::roundTrip()
     if (ipv6 && !ipv6LoopbackAvailable())
         QSKIP("No IPv6 loopback");
 
-    TestServer server(goodServerConfig(), ipv6 ? QHostAddress(QHostAddress::LocalHostIPv6)
+    TestServer server(kcpTestGoodServerSsl(), ipv6 ? QHostAddress(QHostAddress::LocalHostIPv6)
                                                : QHostAddress(QHostAddress::LocalHost));
     QSignalSpy completedSpy(&server.dtls, &QKcpDtlsServer::handshakeCompleted);
     QSignalSpy closedSpy(&server.dtls, &QKcpDtlsServer::peerClosed);
     QSignalSpy errorSpy(&server.dtls, &QKcpDtlsServer::peerError);
     server.echo = true;
-    TestClient client(clientConfig(), server, connected);
+    TestClient client(kcpTestClientSsl(), server, connected);
     QSignalSpy failedSpy(&client.dtls, &QKcpDtlsClient::failed);
     QVERIFY(client.connectedAsRequested());
 
@@ -380,8 +352,8 @@ void tst_QKcpDtls::verificationErrors()
     QFETCH(QString, name);
     QFETCH(QList<int>, expected);
 
-    TestServer server(serverConfig(cert, key), QHostAddress(QHostAddress::LocalHost));
-    TestClient client(clientConfig(), server, true, name);
+    TestServer server(kcpTestServerSsl(cert, key), QHostAddress(QHostAddress::LocalHost));
+    TestClient client(kcpTestClientSsl(), server, true, name);
     QVERIFY(server.bound && client.bound);
     QVERIFY(client.start());
     QTRY_VERIFY_WITH_TIMEOUT(client.has(ClientResult::VerificationErrors), 10000);
@@ -409,9 +381,9 @@ void tst_QKcpDtls::verificationErrors()
 void tst_QKcpDtls::verificationErrorsIgnoredInAdvance()
 {
     const KcpTestPki &pki = kcpTestPki();
-    TestServer server(serverConfig(pki.selfSignedServerCert, pki.selfSignedServerKey),
+    TestServer server(kcpTestServerSsl(pki.selfSignedServerCert, pki.selfSignedServerKey),
                       QHostAddress(QHostAddress::LocalHost));
-    TestClient client(clientConfig(), server, true);
+    TestClient client(kcpTestClientSsl(), server, true);
     client.dtls.ignoreVerificationErrors({QSslError(QSslError::SelfSignedCertificate, pki.selfSignedServerCert)});
     KCP_ESTABLISH(server, client);
     QVERIFY(!client.has(ClientResult::VerificationErrors));
@@ -421,8 +393,8 @@ void tst_QKcpDtls::verificationErrorsIgnoredInAdvance()
 void tst_QKcpDtls::verificationErrorsNotAllIgnored()
 {
     const KcpTestPki &pki = kcpTestPki();
-    TestServer server(serverConfig(pki.expiredServerCert, pki.expiredServerKey), QHostAddress(QHostAddress::LocalHost));
-    TestClient client(clientConfig(), server, true);
+    TestServer server(kcpTestServerSsl(pki.expiredServerCert, pki.expiredServerKey), QHostAddress(QHostAddress::LocalHost));
+    TestClient client(kcpTestClientSsl(), server, true);
     QVERIFY(client.start());
     QTRY_VERIFY_WITH_TIMEOUT(client.has(ClientResult::VerificationErrors), 10000);
 
@@ -459,9 +431,9 @@ void tst_QKcpDtls::verificationNameFromSocket()
     QFETCH(bool, matches);
     if (ipv6 && !ipv6LoopbackAvailable())
         QSKIP("No IPv6 loopback");
-    TestServer server(goodServerConfig(), ipv6 ? QHostAddress(QHostAddress::LocalHostIPv6)
+    TestServer server(kcpTestGoodServerSsl(), ipv6 ? QHostAddress(QHostAddress::LocalHostIPv6)
                                                : QHostAddress(QHostAddress::LocalHost));
-    TestClient client(clientConfig(), server, connected, QString());
+    TestClient client(kcpTestClientSsl(), server, connected, QString());
     QVERIFY(server.bound && client.bound);
     QVERIFY(client.start());
     if (matches) {
@@ -495,10 +467,10 @@ void tst_QKcpDtls::clientCertificate()
     QFETCH(QSslKey, key);
     QFETCH(bool, accepted);
 
-    TestServer server(goodServerConfig(QSslSocket::PeerVerifyMode(verifyMode)),
+    TestServer server(kcpTestGoodServerSsl(QSslSocket::PeerVerifyMode(verifyMode)),
                       QHostAddress(QHostAddress::LocalHost));
     QSignalSpy errorSpy(&server.dtls, &QKcpDtlsServer::peerError);
-    TestClient client(clientConfig(cert, key), server, true);
+    TestClient client(kcpTestClientSsl(cert, key), server, true);
     QVERIFY(server.bound && client.bound);
     QVERIFY(client.start());
 
@@ -530,8 +502,8 @@ void tst_QKcpDtls::clientCertificate()
 
 void tst_QKcpDtls::tamperedAndReplayedRecords()
 {
-    TestServer server(goodServerConfig(), QHostAddress(QHostAddress::LocalHost));
-    TestClient client(clientConfig(), server, true);
+    TestServer server(kcpTestGoodServerSsl(), QHostAddress(QHostAddress::LocalHost));
+    TestClient client(kcpTestClientSsl(), server, true);
     KCP_ESTABLISH(server, client);
 
     // Client -> server: flip one byte of the first application record's ciphertext, and replay the second.
@@ -588,8 +560,8 @@ void tst_QKcpDtls::tamperedAndReplayedRecords()
 
 void tst_QKcpDtls::cookieExchangeIsStateless()
 {
-    TestServer server(goodServerConfig(), QHostAddress(QHostAddress::LocalHost));
-    TestClient client(clientConfig(), server, true);
+    TestServer server(kcpTestGoodServerSsl(), QHostAddress(QHostAddress::LocalHost));
+    TestClient client(kcpTestClientSsl(), server, true);
     QVERIFY(server.bound && client.bound);
     QUdpSocket elsewhere; // stands for a spoofed source address: receives the verifier's replies
     QVERIFY(elsewhere.bind(QHostAddress::LocalHost, 0));
@@ -655,8 +627,8 @@ void tst_QKcpDtls::handshakeSurvivesLoss()
 {
     // Lose one datagram of each later flight once: the server's first flight, the client's Finished flight and the
     // server's Finished flight. Retransmissions (QDtls timers, handled inside the wrappers) repair all three.
-    TestServer server(goodServerConfig(), QHostAddress(QHostAddress::LocalHost));
-    TestClient client(clientConfig(), server, true);
+    TestServer server(kcpTestGoodServerSsl(), QHostAddress(QHostAddress::LocalHost));
+    TestClient client(kcpTestClientSsl(), server, true);
     QSignalSpy errorSpy(&server.dtls, &QKcpDtlsServer::peerError);
     bool lostServerHello = false, lostServerFinished = false, lostClientFinished = false;
     auto hasRecordType = [](const QByteArray &d, quint8 type) {
@@ -700,8 +672,8 @@ void tst_QKcpDtls::handshakeSurvivesLoss()
 
 void tst_QKcpDtls::garbageIsDropped()
 {
-    TestServer server(goodServerConfig(), QHostAddress(QHostAddress::LocalHost));
-    TestClient client(clientConfig(), server, true);
+    TestServer server(kcpTestGoodServerSsl(), QHostAddress(QHostAddress::LocalHost));
+    TestClient client(kcpTestClientSsl(), server, true);
     QVERIFY(server.bound && client.bound);
     const QHostAddress stranger(QHostAddress::LocalHost);
     const quint16 strangerPort = 9; // discard; the verifier may answer a well-formed hello there
@@ -780,7 +752,7 @@ void tst_QKcpDtls::garbageIsDropped()
     QCOMPARE(client.data.first(), payload);
 
     // A handshaking peer fed garbage: no crash, no Data; the other association is untouched.
-    TestClient second(clientConfig(), server, true);
+    TestClient second(kcpTestClientSsl(), server, true);
     QVERIFY(second.bound);
     second.tap = [](QByteArray *d) { return isHelloVerifyRequest(*d); }; // keep the handshake half-finished
     QVERIFY(second.start());
@@ -797,16 +769,16 @@ void tst_QKcpDtls::garbageIsDropped()
 
 void tst_QKcpDtls::maxPeers()
 {
-    TestServer server(goodServerConfig(), QHostAddress(QHostAddress::LocalHost));
+    TestServer server(kcpTestGoodServerSsl(), QHostAddress(QHostAddress::LocalHost));
     server.dtls.setMaxPeers(2);
     QCOMPARE(server.dtls.maxPeers(), 2);
-    TestClient a(clientConfig(), server, true);
-    TestClient b(clientConfig(), server, false);
+    TestClient a(kcpTestClientSsl(), server, true);
+    TestClient b(kcpTestClientSsl(), server, false);
     KCP_ESTABLISH(server, a);
     KCP_ESTABLISH(server, b);
     QCOMPARE(server.dtls.peerCount(), 2);
 
-    TestClient c(clientConfig(), server, true);
+    TestClient c(kcpTestClientSsl(), server, true);
     QVERIFY(c.bound);
     c.dtls.setHandshakeTimeout(1500);
     QCOMPARE(c.dtls.handshakeTimeout(), 1500);
@@ -837,12 +809,12 @@ void tst_QKcpDtls::maxPeers()
 
 void tst_QKcpDtls::reHandshakeFromSameAddress()
 {
-    TestServer server(goodServerConfig(), QHostAddress(QHostAddress::LocalHost));
+    TestServer server(kcpTestGoodServerSsl(), QHostAddress(QHostAddress::LocalHost));
     QSignalSpy completedSpy(&server.dtls, &QKcpDtlsServer::handshakeCompleted);
     QSignalSpy errorSpy(&server.dtls, &QKcpDtlsServer::peerError);
     quint16 port = 0;
     {
-        auto client = std::make_unique<TestClient>(clientConfig(), server, true);
+        auto client = std::make_unique<TestClient>(kcpTestClientSsl(), server, true);
         KCP_ESTABLISH(server, *client);
         port = client->port();
         QVERIFY(client->send(QByteArrayLiteral("first life")));
@@ -865,7 +837,7 @@ void tst_QKcpDtls::reHandshakeFromSameAddress()
     } // 2. The client "process" dies without a close_notify...
 
     // ...and a new one binds the same port.
-    TestClient reborn(clientConfig(), server, true, LocalName, port);
+    TestClient reborn(kcpTestClientSsl(), server, true, LocalName, port);
     QVERIFY(reborn.bound);
     QCOMPARE(reborn.port(), port);
     KCP_ESTABLISH(server, reborn);
@@ -881,13 +853,13 @@ void tst_QKcpDtls::reHandshakeFromSameAddress()
 
 void tst_QKcpDtls::halfFinishedHandshakesExpire()
 {
-    TestServer server(goodServerConfig(), QHostAddress(QHostAddress::LocalHost));
+    TestServer server(kcpTestGoodServerSsl(), QHostAddress(QHostAddress::LocalHost));
     server.dtls.setHandshakeTimeout(1000);
     QCOMPARE(server.dtls.handshakeTimeout(), 1000);
     QSignalSpy errorSpy(&server.dtls, &QKcpDtlsServer::peerError);
 
     // The client passes the cookie exchange, then never hears the server's flight again.
-    TestClient client(clientConfig(), server, true);
+    TestClient client(kcpTestClientSsl(), server, true);
     QVERIFY(client.bound);
     client.dtls.setHandshakeTimeout(2500);
     QSignalSpy failedSpy(&client.dtls, &QKcpDtlsClient::failed);
@@ -927,14 +899,14 @@ void tst_QKcpDtls::overhead_data()
 void tst_QKcpDtls::overhead()
 {
     QFETCH(QString, cipher);
-    QSslConfiguration cc = clientConfig();
+    QSslConfiguration cc = kcpTestClientSsl();
     if (!cipher.isEmpty()) {
         const QSslCipher c(cipher);
         if (c.isNull())
             QSKIP("Cipher suite not offered by this OpenSSL");
         cc.setCiphers({c});
     }
-    TestServer server(goodServerConfig(), QHostAddress(QHostAddress::LocalHost));
+    TestServer server(kcpTestGoodServerSsl(), QHostAddress(QHostAddress::LocalHost));
     TestClient client(cc, server, true);
     KCP_ESTABLISH(server, client);
     if (!cipher.isEmpty())
