@@ -173,7 +173,7 @@ void QKcpServerPrivate::startDtls()
 {
     Q_Q(QKcpServer);
     stopDtls();
-    dtls = new QKcpDtlsServer(sslConfiguration, q);
+    dtls = new QKcpDtlsServer(*sslConfiguration, q);
     const kcpnet::KcpSessionConfig &c = QKcpConfigPrivate::get(config);
     dtls->setHandshakeTimeout(static_cast<int>(std::clamp<std::uint32_t>(c.connectTimeout, 1000, 600000)));
     QObject::connect(dtls, &QKcpDtlsServer::peerError, q,
@@ -306,12 +306,13 @@ void QKcpServerPrivate::accept(const kcpnet::KcpHandshakeResponder::Outcome &han
         overhead = dtls->overhead(from, port);
         sd->dtlsEncrypted = dtls->isPeerEncrypted(from, port);
         sd->dtlsOverhead = overhead;
-        sd->sslConfiguration = sslConfiguration;
-        sd->sslPeerCertificate = dtls->peerCertificate(from, port);
-        if (!sd->sslPeerCertificate.isNull())
-            sd->sslPeerChain = {sd->sslPeerCertificate};
-        sd->sslCipher = dtls->sessionCipher(from, port);
-        sd->sslProtocol = QSsl::DtlsV1_2;
+        QKcpSocketPrivate::Ssl &ssl = sd->sslState();
+        ssl.configuration = *sslConfiguration;
+        ssl.peerCertificate = dtls->peerCertificate(from, port);
+        if (!ssl.peerCertificate.isNull())
+            ssl.peerChain = {ssl.peerCertificate};
+        ssl.cipher = dtls->sessionCipher(from, port);
+        ssl.protocol = QSsl::DtlsV1_2;
     }
 #endif
     sd->initServerSide(this, conv, from, port, handshake.secure ? &handshake.secrets : nullptr, overhead);
@@ -518,11 +519,11 @@ bool QKcpServer::listen(const QHostAddress &address, quint16 port)
     }
     QString problem = qkcpSecurityProblem(d->config);
 #if QT_CONFIG(dtls)
-    if (problem.isEmpty() && !d->sslConfiguration.isNull()) {
-        if (d->sslConfiguration.localCertificate().isNull() || d->sslConfiguration.privateKey().isNull())
+    if (problem.isEmpty() && d->sslConfiguration) {
+        const QSslConfiguration &ssl = *d->sslConfiguration;
+        if (ssl.localCertificate().isNull() || ssl.privateKey().isNull())
             problem = tr("Certificate mode needs a local certificate and its private key in the QSslConfiguration");
-        else if (!QKcpDtls::keyMatchesCertificate(d->sslConfiguration.localCertificate(),
-                                                  d->sslConfiguration.privateKey()))
+        else if (!QKcpDtls::keyMatchesCertificate(ssl.localCertificate(), ssl.privateKey()))
             problem = tr("The private key in the QSslConfiguration does not belong to its local certificate");
         else if (d->config.protocol() == QKcpConfig::PlainKcp)
             problem = tr("Certificate mode (DTLS) needs the kcpnet session protocol; plain KCP peers do not speak "
@@ -560,7 +561,7 @@ bool QKcpServer::listen(const QHostAddress &address, quint16 port)
     qkcpTuneUdpBuffers(d->udp, QKcpConfigPrivate::get(d->config));
     connect(d->udp, &QUdpSocket::readyRead, this, [d] { d->readDatagrams(); });
 #if QT_CONFIG(dtls)
-    if (!d->sslConfiguration.isNull())
+    if (d->sslConfiguration)
         d->startDtls();
     else
         d->stopDtls();
@@ -724,13 +725,16 @@ QKcpServerStatistics QKcpServer::serverStatistics() const
 void QKcpServer::setSslConfiguration(const QSslConfiguration &configuration)
 {
     Q_D(QKcpServer);
-    d->sslConfiguration = configuration;
+    if (configuration.isNull())
+        d->sslConfiguration.reset();
+    else
+        d->sslConfiguration = configuration;
 }
 
 QSslConfiguration QKcpServer::sslConfiguration() const
 {
     Q_D(const QKcpServer);
-    return d->sslConfiguration;
+    return d->sslConfiguration.value_or(QSslConfiguration());
 }
 #endif
 

@@ -10,6 +10,7 @@
 #include "kcppackettransform.h"
 
 #include <memory>
+#include <optional>
 
 #include <QtCore/qbytearray.h>
 #include <QtCore/qhash.h>
@@ -78,7 +79,9 @@ public:
     QQueue<QPointer<QKcpSocket>> pending;
     QKcpServerStatistics stats;
 #if QT_CONFIG(dtls)
-    QSslConfiguration sslConfiguration; // null: no certificate mode
+    // Certificate mode when set (a default-constructed QSslConfiguration would load Qt's TLS backend, ~2 MB, into
+    // every server, so none exists until one is given).
+    std::optional<QSslConfiguration> sslConfiguration;
     QKcpDtlsServer *dtls = nullptr;     // certificate mode, while listening (child of q)
 #endif
     QHostAddress address;

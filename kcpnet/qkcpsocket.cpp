@@ -237,12 +237,14 @@ void QKcpSocketPrivate::resetForConnect()
     dtlsEncrypted = false;
     dtlsUnauthentic = 0;
 #if QT_CONFIG(dtls)
-    ignoreAllSslErrors = false;
-    sslHandshakeErrors.clear();
-    sslPeerCertificate = QSslCertificate();
-    sslPeerChain.clear();
-    sslCipher = QSslCipher();
-    sslProtocol = QSsl::UnknownProtocol;
+    if (ssl) {
+        ssl->ignoreAll = false;
+        ssl->handshakeErrors.clear();
+        ssl->peerCertificate = QSslCertificate();
+        ssl->peerChain.clear();
+        ssl->cipher = QSslCipher();
+        ssl->protocol = QSsl::UnknownProtocol;
+    }
     dtlsOverhead = 0;
 #endif
 }
@@ -349,12 +351,12 @@ void QKcpSocketPrivate::startConnecting(const QHostAddress &address)
 #if QT_CONFIG(dtls)
     if (dtlsRequested) {
         // Certificate mode: DTLS first; the session starts once it is up (dtlsEstablished()).
-        dtls = new QKcpDtlsClient(sslConfiguration, address, peerPort, sslPeerName.isEmpty() ? peerName : sslPeerName,
-                                  q);
+        const Ssl &s = sslState();
+        dtls = new QKcpDtlsClient(s.configuration, address, peerPort, s.peerName.isEmpty() ? peerName : s.peerName, q);
         dtls->setHandshakeTimeout(static_cast<int>(
                 std::clamp<std::uint32_t>(QKcpConfigPrivate::get(config).connectTimeout, 1000, 600000)));
-        if (!sslErrorsToIgnore.isEmpty())
-            dtls->ignoreVerificationErrors(sslErrorsToIgnore);
+        if (!s.errorsToIgnore.isEmpty())
+            dtls->ignoreVerificationErrors(s.errorsToIgnore);
         QObject::connect(dtls, &QKcpDtlsClient::failed, q, [this](const QString &reason) {
             failConnection(QAbstractSocket::SocketTimeoutError,
                            QKcpSocket::tr("Connection timed out: %1 (does the server listen with a certificate?)")
@@ -463,10 +465,11 @@ void QKcpSocketPrivate::readDtls(const char *data, qsizetype size, qint64 now)
 
 void QKcpSocketPrivate::cacheSslPeer()
 {
-    sslPeerCertificate = dtls->peerCertificate();
-    sslPeerChain = dtls->peerCertificateChain();
-    sslCipher = dtls->sessionCipher();
-    sslProtocol = dtls->sessionProtocol();
+    Ssl &s = sslState();
+    s.peerCertificate = dtls->peerCertificate();
+    s.peerChain = dtls->peerCertificateChain();
+    s.cipher = dtls->sessionCipher();
+    s.protocol = dtls->sessionProtocol();
 }
 
 void QKcpSocketPrivate::dtlsEstablished(qint64 now)
@@ -486,23 +489,25 @@ void QKcpSocketPrivate::dtlsVerificationFailed(qint64 now)
 {
     Q_Q(QKcpSocket);
     QPointer<QKcpSocket> guard(q);
-    sslHandshakeErrors = dtls->peerVerificationErrors();
-    ignoreAllSslErrors = false;
-    emit q->sslErrors(sslHandshakeErrors);
+    Ssl &s = sslState();
+    s.handshakeErrors = dtls->peerVerificationErrors();
+    s.ignoreAll = false;
+    const QList<QSslError> errors = s.handshakeErrors; // a slot may change the state
+    emit q->sslErrors(errors);
     if (!guard || state != QAbstractSocket::ConnectingState || !dtls)
         return;
-    const bool ignored = ignoreAllSslErrors
-        || std::all_of(sslHandshakeErrors.cbegin(), sslHandshakeErrors.cend(),
-                       [this](const QSslError &e) { return sslErrorsToIgnore.contains(e); });
+    const bool ignored = s.ignoreAll || std::all_of(errors.cbegin(), errors.cend(), [&s](const QSslError &e) {
+                             return s.errorsToIgnore.contains(e);
+                         });
     if (ignored) {
-        dtls->ignoreVerificationErrors(ignoreAllSslErrors ? sslHandshakeErrors : sslErrorsToIgnore);
+        dtls->ignoreVerificationErrors(s.ignoreAll ? errors : s.errorsToIgnore);
         if (dtls->resumeHandshake(udp)) {
             dtlsEstablished(now);
             return;
         }
     }
     QStringList reasons;
-    for (const QSslError &e : std::as_const(sslHandshakeErrors))
+    for (const QSslError &e : errors)
         reasons.append(e.errorString());
     failConnection(QAbstractSocket::SslHandshakeFailedError,
                    QKcpSocket::tr("The server's certificate did not verify: %1").arg(reasons.join(QLatin1String("; "))));
@@ -1094,7 +1099,7 @@ void QKcpSocket::connectToHostEncrypted(const QString &hostName, quint16 port, c
     Q_D(QKcpSocket);
     if (d->state == QAbstractSocket::UnconnectedState) {
         d->dtlsRequested = true;
-        d->sslPeerName = sslPeerName;
+        d->sslState().peerName = sslPeerName;
     }
     d->connectToHostImpl(hostName, port, mode);
 }
@@ -1444,49 +1449,49 @@ bool QKcpSocket::isEncrypted() const
 void QKcpSocket::setSslConfiguration(const QSslConfiguration &configuration)
 {
     Q_D(QKcpSocket);
-    d->sslConfiguration = configuration;
+    d->sslState().configuration = configuration;
 }
 
 QSslConfiguration QKcpSocket::sslConfiguration() const
 {
     Q_D(const QKcpSocket);
-    return d->sslConfiguration;
+    return d->ssl ? d->ssl->configuration : QSslConfiguration::defaultDtlsConfiguration();
 }
 
 QSslCertificate QKcpSocket::peerCertificate() const
 {
     Q_D(const QKcpSocket);
-    return d->sslPeerCertificate;
+    return d->ssl ? d->ssl->peerCertificate : QSslCertificate();
 }
 
 QList<QSslCertificate> QKcpSocket::peerCertificateChain() const
 {
     Q_D(const QKcpSocket);
-    return d->sslPeerChain;
+    return d->ssl ? d->ssl->peerChain : QList<QSslCertificate>();
 }
 
 QSslCipher QKcpSocket::sessionCipher() const
 {
     Q_D(const QKcpSocket);
-    return d->sslCipher;
+    return d->ssl ? d->ssl->cipher : QSslCipher();
 }
 
 QSsl::SslProtocol QKcpSocket::sessionProtocol() const
 {
     Q_D(const QKcpSocket);
-    return d->sslProtocol;
+    return d->ssl ? d->ssl->protocol : QSsl::UnknownProtocol;
 }
 
 QList<QSslError> QKcpSocket::sslHandshakeErrors() const
 {
     Q_D(const QKcpSocket);
-    return d->sslHandshakeErrors;
+    return d->ssl ? d->ssl->handshakeErrors : QList<QSslError>();
 }
 
 void QKcpSocket::ignoreSslErrors(const QList<QSslError> &errors)
 {
     Q_D(QKcpSocket);
-    d->sslErrorsToIgnore = errors;
+    d->sslState().errorsToIgnore = errors;
     if (d->dtls)
         d->dtls->ignoreVerificationErrors(errors);
 }
@@ -1494,7 +1499,7 @@ void QKcpSocket::ignoreSslErrors(const QList<QSslError> &errors)
 void QKcpSocket::ignoreSslErrors()
 {
     Q_D(QKcpSocket);
-    d->ignoreAllSslErrors = true;
+    d->sslState().ignoreAll = true;
 }
 #endif
 

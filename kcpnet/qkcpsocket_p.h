@@ -147,18 +147,28 @@ public:
     quint64 wireOut = 0;
 
 #if QT_CONFIG(dtls)
-    // Certificate mode
-    QSslConfiguration sslConfiguration = QSslConfiguration::defaultDtlsConfiguration();
-    QString sslPeerName;              // verification name given to connectToHostEncrypted() (empty: host name)
+    // Certificate mode. The SSL state is allocated on first use: sockets that never use DTLS (most of a server's
+    // thousands) pay one pointer for it.
+    struct Ssl {
+        QSslConfiguration configuration = QSslConfiguration::defaultDtlsConfiguration();
+        QString peerName;                 // verification name given to connectToHostEncrypted() (empty: host name)
+        QList<QSslError> errorsToIgnore;  // ignoreSslErrors(list)
+        bool ignoreAll = false;           // ignoreSslErrors() during sslErrors()
+        QList<QSslError> handshakeErrors;
+        QSslCertificate peerCertificate;
+        QList<QSslCertificate> peerChain;
+        QSslCipher cipher;
+        QSsl::SslProtocol protocol = QSsl::UnknownProtocol;
+    };
+    std::unique_ptr<Ssl> ssl;
+    Ssl &sslState()
+    {
+        if (!ssl)
+            ssl = std::make_unique<Ssl>();
+        return *ssl;
+    }
     bool dtlsRequested = false;       // this connect uses DTLS
     QKcpDtlsClient *dtls = nullptr;   // client: the association (child of q)
-    QList<QSslError> sslErrorsToIgnore;
-    bool ignoreAllSslErrors = false;  // ignoreSslErrors() during sslErrors()
-    QList<QSslError> sslHandshakeErrors;
-    QSslCertificate sslPeerCertificate;
-    QList<QSslCertificate> sslPeerChain;
-    QSslCipher sslCipher;
-    QSsl::SslProtocol sslProtocol = QSsl::UnknownProtocol;
     int dtlsOverhead = 0;             // bytes DTLS adds to each datagram once established
 #endif
     bool dtlsEncrypted = false;       // a DTLS association protects this connection
