@@ -24,6 +24,10 @@ using namespace kcpnet;
 using namespace std::chrono_literals;
 using compat_test::Bytes;
 using compat_test::Clock;
+using kcp_interop::nowMs;
+using kcp_interop::PeerReport;
+using kcp_interop::UdpPeerDriver;
+using kcp_interop::UdpSocket;
 
 namespace {
 
@@ -31,93 +35,11 @@ constexpr auto kCaseBudget = 45s;
 constexpr std::uint64_t kSeedToPeer = 1;
 constexpr std::uint64_t kSeedFromPeer = 2;
 constexpr std::uint32_t kUdpMtu = 1400;
-constexpr int kSocketBuffer = 4 << 20;
-
-std::uint32_t nowMs()
-{
-    static const Clock::time_point epoch = Clock::now();
-    return static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - epoch).count());
-}
 
 Bytes testKey()
 {
     return compat_test::Pattern(0x5EC12E7).take(32);
 }
-
-class UdpSocket
-{
-public:
-    UdpSocket()
-    {
-        m_fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (m_fd < 0)
-            return;
-        ::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &kSocketBuffer, sizeof kSocketBuffer);
-        ::setsockopt(m_fd, SOL_SOCKET, SO_SNDBUF, &kSocketBuffer, sizeof kSocketBuffer);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (::bind(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0
-            || ::getsockname(m_fd, reinterpret_cast<sockaddr *>(&a), &len) != 0) {
-            ::close(m_fd);
-            m_fd = -1;
-            return;
-        }
-        m_port = ntohs(a.sin_port);
-    }
-    ~UdpSocket()
-    {
-        if (m_fd >= 0)
-            ::close(m_fd);
-    }
-    UdpSocket(const UdpSocket &) = delete;
-    UdpSocket &operator=(const UdpSocket &) = delete;
-    int fd() const { return m_fd; }
-    std::uint16_t port() const { return m_port; }
-
-private:
-    int m_fd = -1;
-    std::uint16_t m_port = 0;
-};
-
-struct PeerReport {
-    std::uint16_t listenPort = 0;
-    bool received = false, sent = false, sessionOk = false;
-    std::string receivedHex, sentHex, failure;
-    std::uint64_t receivedBytes = 0, sentBytes = 0;
-    std::vector<std::string> snmp;
-
-    long long counter(const std::string &name) const
-    {
-        const std::string v = compat_test::wordValue(snmp, name);
-        return v.empty() ? -1 : std::atoll(v.c_str());
-    }
-    void parse(const std::string &line)
-    {
-        const auto w = compat_test::splitWords(line);
-        if (w.empty())
-            return;
-        if (w[0] == "LISTENING" && w.size() >= 2) {
-            listenPort = static_cast<std::uint16_t>(std::strtoul(w[1].c_str(), nullptr, 10));
-        } else if (w[0] == "SHA256" && w.size() >= 4 && w[1] == "received") {
-            received = true;
-            receivedHex = w[2];
-            receivedBytes = std::strtoull(w[3].c_str(), nullptr, 10);
-        } else if (w[0] == "SHA256" && w.size() >= 4 && w[1] == "sent") {
-            sent = true;
-            sentHex = w[2];
-            sentBytes = std::strtoull(w[3].c_str(), nullptr, 10);
-        } else if (w[0] == "SNMP") {
-            snmp = w;
-        } else if (w[0] == "SESSION" && line.find(" ok ") != std::string::npos) {
-            sessionOk = true;
-        } else if (w[0] == "FAIL" && failure.empty()) {
-            failure = line;
-        }
-    }
-};
 
 struct Case {
     std::string cipher;
@@ -186,8 +108,8 @@ std::string runTransfer(const Case &c, Result *result)
     const auto deadline = start + kCaseBudget;
     const Bytes key = testKey();
 
-    UdpSocket sock;
-    if (sock.fd() < 0)
+    UdpPeerDriver driver;
+    if (!driver.socket().isValid())
         return std::string("cannot bind UDP on 127.0.0.1: ") + std::strerror(errno);
     KcpGoPipeConfig cfg;
     cfg.dataShards = 10;
@@ -199,15 +121,13 @@ std::string runTransfer(const Case &c, Result *result)
     if (!pipe)
         return "pipe: " + error;
 
-    bool peerKnown = false;
-    sockaddr_in peerAddr{};
     KcpEngine engine(conv, [&](const std::uint8_t *data, std::size_t size) {
         pipe->outgoing(data, size, nowMs(), [&](const std::uint8_t *d, std::size_t n) {
             if (lose()) {
                 ++result->droppedOut;
                 return;
             }
-            ::sendto(sock.fd(), d, n, 0, reinterpret_cast<const sockaddr *>(&peerAddr), sizeof peerAddr);
+            driver.sendToPeer(d, n);
         });
     });
     engine.setNoDelay(1, 10, 2, true);
@@ -221,10 +141,9 @@ std::string runTransfer(const Case &c, Result *result)
     PeerReport report;
     compat_test::Pattern outData(kSeedToPeer), inExpected(kSeedFromPeer);
     compat_test::Sha256 outHash, inHash;
-    Bytes sendBuf(16 * 1024), recvBuf(64 * 1024), want(64 * 1024), datagram(65536);
+    Bytes sendBuf(16 * 1024), recvBuf(64 * 1024), want(64 * 1024);
     std::uint64_t sent = 0, received = 0;
     const std::uint64_t total = c.bytes;
-    std::vector<std::string> lines;
     const auto describe = [&] {
         char buf[512];
         std::snprintf(buf, sizeof buf,
@@ -234,12 +153,34 @@ std::string runTransfer(const Case &c, Result *result)
                       report.sent, report.sessionOk);
         return std::string(buf) + "\npeer: " + peer.commandLine() + "\n" + peer.transcript();
     };
+    // The peer's lines: it listens on 127.0.0.1 and we dial it.
+    const auto onLine = [&](const std::string &line) -> std::string {
+        report.parse(line);
+        if (!report.failure.empty())
+            return "the peer failed: " + report.failure + "\n" + describe();
+        if (report.listenPort && !driver.peerKnown())
+            driver.setLoopbackPeer(report.listenPort);
+        return {};
+    };
+    // Its datagrams, through the pipe (FEC, decryption) into the engine; a lost one never reaches the pipe.
+    const auto onDatagram = [&](const std::uint8_t *data, std::size_t size, const sockaddr_in &from) -> std::string {
+        if (!driver.peerKnown() || from.sin_port != driver.peerAddress().sin_port)
+            return {};
+        if (lose()) {
+            ++result->droppedIn;
+            return {};
+        }
+        const std::uint32_t now = nowMs();
+        pipe->incoming(data, size, now, [&](const std::uint8_t *d, std::size_t len) { engine.input(d, len, now); });
+        return {};
+    };
 
     for (long iteration = 0;; ++iteration) {
         if (Clock::now() > deadline || iteration > 50'000'000)
             return "timeout: " + describe();
-        if (peerKnown) {
-            while (sent < total && engine.waitSnd() < 2 * engine.sendWindow()) {
+        const auto moreToQueue = [&] { return sent < total && engine.waitSnd() < 2 * engine.sendWindow(); };
+        if (driver.peerKnown()) {
+            while (moreToQueue()) {
                 const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(sendBuf.size(), total - sent));
                 outData.fill(sendBuf.data(), n);
                 outHash.update(sendBuf.data(), n);
@@ -260,64 +201,24 @@ std::string runTransfer(const Case &c, Result *result)
         if (sent == total && received == total && report.received && report.sent && report.sessionOk)
             break;
 
-        int timeoutMs = 100;
-        if (peerKnown) {
-            const std::uint32_t now = nowMs();
-            timeoutMs = std::clamp(kcpDiff(engine.check(now), now), 0, 100);
-            if (sent < total && engine.waitSnd() < 2 * engine.sendWindow())
-                timeoutMs = 0;
-        }
-        timeoutMs = std::min(timeoutMs, compat_test::msUntil(deadline));
-        pollfd fds[2] = {{sock.fd(), POLLIN, 0}, {peer.stdoutFd(), POLLIN, 0}};
-        if (::poll(fds, 2, timeoutMs) < 0 && errno != EINTR)
-            return std::string("poll: ") + std::strerror(errno);
-        if (fds[1].revents != 0) {
-            lines.clear();
-            const bool open = peer.readLines(&lines);
-            for (const std::string &line : lines) {
-                report.parse(line);
-                if (!report.failure.empty())
-                    return "the peer failed: " + report.failure + "\n" + describe();
-                if (report.listenPort && !peerKnown) {
-                    peerAddr.sin_family = AF_INET;
-                    peerAddr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                    peerAddr.sin_port = htons(report.listenPort);
-                    peerKnown = true;
-                }
-            }
-            if (!open)
-                return "the peer exited early: " + describe();
-        }
-        if (fds[0].revents & POLLIN) {
-            for (int i = 0; i < 256; ++i) {
-                sockaddr_in from{};
-                socklen_t fromLen = sizeof from;
-                const ssize_t n = ::recvfrom(sock.fd(), datagram.data(), datagram.size(), 0,
-                                             reinterpret_cast<sockaddr *>(&from), &fromLen);
-                if (n < 0)
-                    break;
-                if (!peerKnown || from.sin_port != peerAddr.sin_port)
-                    continue;
-                if (lose()) {
-                    ++result->droppedIn;
-                    continue;
-                }
-                const std::uint32_t now = nowMs();
-                pipe->incoming(datagram.data(), static_cast<std::size_t>(n), now,
-                               [&](const std::uint8_t *d, std::size_t len) { engine.input(d, len, now); });
-            }
-        }
+        const int timeoutMs = driver.peerKnown() ? kcp_interop::engineWaitMs(engine, nowMs(), moreToQueue()) : 100;
+        bool peerOpen = true;
+        error = driver.wakeUp(peer, std::min(timeoutMs, compat_test::msUntil(deadline)), &peerOpen, onLine, onDatagram);
+        if (!error.empty())
+            return error;
+        if (!peerOpen)
+            return "the peer exited early: " + describe();
     }
     result->seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (report.receivedBytes != total || report.receivedHex != outHash.hex())
         return "the peer's SHA-256 of what it received differs from ours of what we sent: " + describe();
     if (report.sentBytes != total || report.sentHex != inHash.hex())
         return "our SHA-256 of what we received differs from the peer's of what it sent: " + describe();
-    lines.clear();
+    std::vector<std::string> lines;
     const int status = peer.finish(Clock::now() + 10s, &lines);
     for (const std::string &line : lines)
         report.parse(line);
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (!kcp_interop::exitedCleanly(status))
         return "the peer did not exit cleanly: " + describe();
     const auto &fec = pipe->fecDecoder()->stats();
     result->recovered = fec.recovered;

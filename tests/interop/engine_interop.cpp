@@ -10,21 +10,14 @@
 //
 // This driver is deliberately Qt-free: POSIX sockets, poll(), std::chrono::steady_clock as the engine clock,
 // OpenSSL's EVP for SHA-256. The peer's path comes from CMake (KCPNET_KCPGO_PEER_PATH) or the environment
-// variable KCPNET_KCPGO_PEER.
+// variable KCPNET_KCPGO_PEER. The generic parts (data, SHA-256, the child process, the UDP side of the loop) live
+// in tests/common/kcpinteropdriver.h, shared with tests/compat.
+#include "../common/kcpinteropdriver.h"
 #include "kcpengine.h"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,17 +29,24 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
-extern char **environ;
-
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
+using kcp_interop::ChildProcess;
+using kcp_interop::Clock;
+using kcp_interop::msUntil;
+using kcp_interop::nowMs;
+using kcp_interop::Pattern;
+using kcp_interop::peerPath;
+using kcp_interop::PeerReport;
+using kcp_interop::Sha256;
+using kcp_interop::SplitMix64;
+using kcp_interop::splitWords;
+using kcp_interop::UdpPeerDriver;
+using kcp_interop::wordValue;
 using kcpnet::KcpEngine;
 using kcpnet::KcpInputResult;
 
@@ -56,71 +56,8 @@ constexpr std::uint64_t kSeedToPeer = 1;             // data the driver sends (t
 constexpr std::uint64_t kSeedFromPeer = 2;           // data the peer sends (the peer's --send-seed)
 constexpr std::uint32_t kWindow = 512;
 constexpr std::uint32_t kMtu = 1400;
-constexpr int kSocketBuffer = 4 << 20;
-
-// The engine's clock: milliseconds since the first call, wrapping at 32 bits like ikcp's.
-std::uint32_t nowMs()
-{
-    static const Clock::time_point epoch = Clock::now();
-    return static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - epoch).count());
-}
-
-int msUntil(Clock::time_point t)
-{
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
-    return static_cast<int>(std::clamp<long long>(ms, 0, 1000000));
-}
-
-std::string peerPath()
-{
-    if (const char *env = std::getenv("KCPNET_KCPGO_PEER"); env && *env)
-        return env;
-    return KCPNET_KCPGO_PEER_PATH;
-}
 
 // ---- Deterministic data: must match kcpgo-peer/main.go (pattern, messageSizes) ----
-
-class SplitMix64
-{
-public:
-    explicit SplitMix64(std::uint64_t seed) : m_state(seed) {}
-    std::uint64_t next()
-    {
-        m_state += 0x9E3779B97F4A7C15ull;
-        std::uint64_t z = m_state;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-
-private:
-    std::uint64_t m_state;
-};
-
-// The payload of one direction: the little-endian bytes of successive splitmix64 outputs.
-class Pattern
-{
-public:
-    explicit Pattern(std::uint64_t seed) : m_gen(seed) {}
-    void fill(std::uint8_t *out, std::size_t n)
-    {
-        for (std::size_t i = 0; i < n; ++i) {
-            if (m_left == 0) {
-                m_word = m_gen.next();
-                m_left = 8;
-            }
-            out[i] = static_cast<std::uint8_t>(m_word);
-            m_word >>= 8;
-            --m_left;
-        }
-    }
-
-private:
-    SplitMix64 m_gen;
-    std::uint64_t m_word = 0;
-    int m_left = 0;
-};
 
 // Message sizes of one direction: tiny ones, ones up to a segment, ones right at segment boundaries and ones up
 // to the largest allowed, so that fragmentation and reassembly are exercised at their edges.
@@ -165,84 +102,6 @@ private:
     std::uint64_t m_max;
 };
 
-// ---- SHA-256 (OpenSSL EVP) ----
-
-class Sha256
-{
-public:
-    Sha256() : m_ctx(EVP_MD_CTX_new())
-    {
-        if (!m_ctx || EVP_DigestInit_ex(m_ctx, EVP_sha256(), nullptr) != 1)
-            std::abort();
-    }
-    ~Sha256() { EVP_MD_CTX_free(m_ctx); }
-    Sha256(const Sha256 &) = delete;
-    Sha256 &operator=(const Sha256 &) = delete;
-
-    void update(const void *data, std::size_t n) { EVP_DigestUpdate(m_ctx, data, n); }
-    // Finishes the digest; call once.
-    std::string hex()
-    {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int len = 0;
-        EVP_DigestFinal_ex(m_ctx, md, &len);
-        static const char digits[] = "0123456789abcdef";
-        std::string s;
-        for (unsigned int i = 0; i < len; ++i) {
-            s += digits[md[i] >> 4];
-            s += digits[md[i] & 15];
-        }
-        return s;
-    }
-
-private:
-    EVP_MD_CTX *m_ctx;
-};
-
-// ---- Small helpers ----
-
-std::vector<std::string> splitWords(const std::string &line)
-{
-    std::vector<std::string> words;
-    std::istringstream in(line);
-    for (std::string w; in >> w;)
-        words.push_back(w);
-    return words;
-}
-
-// The value of "key=value" among words, or "" when absent.
-std::string wordValue(const std::vector<std::string> &words, const std::string &key)
-{
-    const std::string prefix = key + "=";
-    for (const std::string &w : words) {
-        if (w.compare(0, prefix.size(), prefix) == 0)
-            return w.substr(prefix.size());
-    }
-    return {};
-}
-
-bool parseIpv4Endpoint(const std::string &text, sockaddr_in *out)
-{
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos)
-        return false;
-    sockaddr_in a {};
-    a.sin_family = AF_INET;
-    if (inet_pton(AF_INET, text.substr(0, colon).c_str(), &a.sin_addr) != 1)
-        return false;
-    const long port = std::strtol(text.c_str() + colon + 1, nullptr, 10);
-    if (port <= 0 || port > 65535)
-        return false;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    *out = a;
-    return true;
-}
-
-bool sameEndpoint(const sockaddr_in &a, const sockaddr_in &b)
-{
-    return a.sin_addr.s_addr == b.sin_addr.s_addr && a.sin_port == b.sin_port;
-}
-
 // ---- Optional wire trace ----
 //
 // With KCPNET_INTEROP_TRACE=<file> every segment this driver sends or receives (and every one it drops) is
@@ -280,208 +139,32 @@ private:
     std::FILE *m_file = nullptr;
 };
 
-// ---- A UDP socket on 127.0.0.1 ----
-
-class UdpSocket
-{
-public:
-    UdpSocket()
-    {
-        m_fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (m_fd < 0)
-            return;
-        // kcp-go flushes up to a whole window (512 datagrams) at once: give the kernel room for a burst.
-        ::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &kSocketBuffer, sizeof kSocketBuffer);
-        ::setsockopt(m_fd, SOL_SOCKET, SO_SNDBUF, &kSocketBuffer, sizeof kSocketBuffer);
-        sockaddr_in a {};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (::bind(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0
-            || ::getsockname(m_fd, reinterpret_cast<sockaddr *>(&a), &len) != 0) {
-            ::close(m_fd);
-            m_fd = -1;
-            return;
-        }
-        m_port = ntohs(a.sin_port);
-    }
-    ~UdpSocket()
-    {
-        if (m_fd >= 0)
-            ::close(m_fd);
-    }
-    UdpSocket(const UdpSocket &) = delete;
-    UdpSocket &operator=(const UdpSocket &) = delete;
-
-    bool isValid() const { return m_fd >= 0; }
-    int fd() const { return m_fd; }
-    std::uint16_t port() const { return m_port; }
-
-private:
-    int m_fd = -1;
-    std::uint16_t m_port = 0;
-};
-
 // ---- The kcp-go peer as a child process ----
 //
-// stdin and stdout are pipes. The peer exits when it reads QUIT or EOF on stdin, so if this process dies its
-// child follows; the destructor kills it outright on every other path (SIGKILL, then reaps it).
-class PeerProcess
+// The peer exits when it reads QUIT or EOF on stdin; ChildProcess kills it outright on every other path.
+class PeerProcess : public ChildProcess
 {
 public:
-    PeerProcess() = default;
-    ~PeerProcess() { kill(); }
-    PeerProcess(const PeerProcess &) = delete;
-    PeerProcess &operator=(const PeerProcess &) = delete;
-
     bool start(const std::vector<std::string> &args, std::string *error)
     {
-        // Writing QUIT to a peer that already died must fail with EPIPE, not kill the test.
-        ::signal(SIGPIPE, SIG_IGN);
         const std::string path = peerPath();
         if (::access(path.c_str(), X_OK) != 0) {
             *error = "kcp-go peer not found or not executable: " + path + " (build target kcpgo_peer)";
             return false;
         }
-        int in[2], out[2];
-        if (::pipe2(in, O_CLOEXEC) != 0)
-            return fail(error, "pipe2");
-        if (::pipe2(out, O_CLOEXEC) != 0) {
-            ::close(in[0]);
-            ::close(in[1]);
-            return fail(error, "pipe2");
-        }
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        // dup2 clears close-on-exec on the copies; the originals close at exec. stderr is inherited.
-        posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-        posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-        std::vector<std::string> argvStore;
-        argvStore.push_back(path);
-        argvStore.insert(argvStore.end(), args.begin(), args.end());
-        std::vector<char *> argv;
-        for (std::string &a : argvStore)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const int rc = ::posix_spawn(&m_pid, path.c_str(), &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(in[0]);
-        ::close(out[1]);
-        if (rc != 0) {
-            ::close(in[1]);
-            ::close(out[0]);
-            m_pid = -1;
-            errno = rc;
-            return fail(error, "posix_spawn " + path);
-        }
-        m_stdin = in[1];
-        m_stdout = out[0];
-        ::fcntl(m_stdout, F_SETFL, ::fcntl(m_stdout, F_GETFL) | O_NONBLOCK);
-        m_commandLine.clear();
-        for (const std::string &a : argvStore)
-            m_commandLine += (m_commandLine.empty() ? "" : " ") + a;
-        return true;
-    }
-
-    // The fd to poll for output; -1 once the peer closed its stdout.
-    int stdoutFd() const { return m_stdout; }
-    const std::string &commandLine() const { return m_commandLine; }
-
-    // Reads what the peer printed, appending complete lines to `lines`. Returns false once stdout reached EOF.
-    bool readLines(std::vector<std::string> *lines)
-    {
-        if (m_stdout < 0)
-            return false;
-        char buf[4096];
-        for (int i = 0; i < 64; ++i) { // bounded: the rest is read at the next wakeup
-            const ssize_t n = ::read(m_stdout, buf, sizeof buf);
-            if (n > 0) {
-                m_partial.append(buf, static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                break;
-            ::close(m_stdout); // EOF or error
-            m_stdout = -1;
-            break;
-        }
-        for (std::size_t nl; (nl = m_partial.find('\n')) != std::string::npos;) {
-            std::string line = m_partial.substr(0, nl);
-            m_partial.erase(0, nl + 1);
-            m_transcript += line + "\n";
-            lines->push_back(std::move(line));
-        }
-        if (m_stdout < 0 && !m_partial.empty()) {
-            m_transcript += m_partial + "\n";
-            lines->push_back(std::move(m_partial));
-            m_partial.clear();
-        }
-        return m_stdout >= 0;
+        return ChildProcess::start(path, args, error);
     }
 
     // Asks the peer to exit, waits (bounded) until it has, and returns its wait status, or -1 if it had to be
     // killed. Lines printed meanwhile are appended to `lines`.
     int quit(Clock::time_point deadline, std::vector<std::string> *lines)
     {
-        if (m_pid <= 0)
+        if (!running())
             return -1;
-        if (m_stdin >= 0) {
-            static const char cmd[] = "QUIT\n";
-            [[maybe_unused]] const ssize_t n = ::write(m_stdin, cmd, sizeof cmd - 1);
-            ::close(m_stdin);
-            m_stdin = -1;
-        }
-        // The peer's stdout closes when it exits: wait for that EOF with poll(), no sleeping.
-        for (int i = 0; i < 100000 && m_stdout >= 0 && Clock::now() < deadline; ++i) {
-            pollfd p {m_stdout, POLLIN, 0};
-            const int r = ::poll(&p, 1, std::min(msUntil(deadline), 1000));
-            if (r > 0)
-                readLines(lines);
-        }
-        if (m_stdout >= 0) {
-            kill();
-            return -1;
-        }
-        int status = 0;
-        if (::waitpid(m_pid, &status, 0) != m_pid) // it closed stdout at exit: reaping does not block long
-            status = -1;
-        m_pid = -1;
-        return status;
+        if (stdinFd() >= 0)
+            writeText("QUIT\n");
+        return finish(deadline, lines);
     }
-
-    void kill()
-    {
-        if (m_pid > 0) {
-            ::kill(m_pid, SIGKILL);
-            int status = 0;
-            ::waitpid(m_pid, &status, 0);
-            m_pid = -1;
-        }
-        if (m_stdin >= 0)
-            ::close(m_stdin);
-        if (m_stdout >= 0)
-            ::close(m_stdout);
-        m_stdin = m_stdout = -1;
-    }
-
-    // Everything the peer printed so far (for failure messages).
-    const std::string &transcript() const { return m_transcript; }
-
-private:
-    static bool fail(std::string *error, const std::string &what)
-    {
-        *error = what + ": " + std::strerror(errno);
-        return false;
-    }
-
-    pid_t m_pid = -1;
-    int m_stdin = -1;
-    int m_stdout = -1;
-    std::string m_partial;
-    std::string m_transcript;
-    std::string m_commandLine;
 };
 
 // Runs the peer to completion (bounded) and returns its output lines; `status` gets its wait status.
@@ -494,12 +177,7 @@ std::vector<std::string> runPeer(const std::vector<std::string> &args, Clock::du
     if (!peer.start(args, error))
         return lines;
     const auto deadline = Clock::now() + budget;
-    for (int i = 0; i < 100000 && peer.stdoutFd() >= 0 && Clock::now() < deadline; ++i) {
-        pollfd p {peer.stdoutFd(), POLLIN, 0};
-        if (::poll(&p, 1, std::min(msUntil(deadline), 1000)) > 0)
-            peer.readLines(&lines);
-    }
-    if (peer.stdoutFd() >= 0) {
+    if (!peer.readToEnd(deadline, &lines)) {
         *error = "the peer did not finish in time: " + peer.commandLine();
         return lines;
     }
@@ -553,66 +231,8 @@ struct TransferResult {
     kcpnet::KcpEngineStats stats;
 };
 
-// What the peer has reported so far.
-struct PeerReport {
-    bool listening = false;
-    std::uint16_t listenPort = 0;
-    bool dialed = false;
-    sockaddr_in dialedFrom {};
-    std::uint32_t conv = 0; // from ACCEPTED / DIALED
-    bool haveConv = false;
-    bool received = false; // "SHA256 received"
-    std::string receivedHex;
-    std::uint64_t receivedBytes = 0;
-    bool sent = false; // "SHA256 sent"
-    std::string sentHex;
-    std::uint64_t sentBytes = 0;
-    bool sessionOk = false;
-    std::vector<std::string> snmp; // kcp-go's counters, "Name=value" words of the SNMP line
-    std::string failure;
-
-    // A kcp-go counter from the SNMP line, or -1 when not reported.
-    long long counter(const std::string &name) const
-    {
-        const std::string v = wordValue(snmp, name);
-        return v.empty() ? -1 : std::atoll(v.c_str());
-    }
-
-    void parse(const std::string &line)
-    {
-        const auto w = splitWords(line);
-        if (w.empty())
-            return;
-        if (w[0] == "LISTENING" && w.size() >= 2) {
-            listening = true;
-            listenPort = static_cast<std::uint16_t>(std::strtoul(w[1].c_str(), nullptr, 10));
-        } else if (w[0] == "DIALED") {
-            dialed = parseIpv4Endpoint(wordValue(w, "local"), &dialedFrom);
-            conv = static_cast<std::uint32_t>(std::strtoul(wordValue(w, "conv").c_str(), nullptr, 10));
-            haveConv = true;
-        } else if (w[0] == "ACCEPTED") {
-            conv = static_cast<std::uint32_t>(std::strtoul(wordValue(w, "conv").c_str(), nullptr, 10));
-            haveConv = true;
-        } else if (w[0] == "SHA256" && w.size() >= 4 && w[1] == "received") {
-            received = true;
-            receivedHex = w[2];
-            receivedBytes = std::strtoull(w[3].c_str(), nullptr, 10);
-        } else if (w[0] == "SHA256" && w.size() >= 4 && w[1] == "sent") {
-            sent = true;
-            sentHex = w[2];
-            sentBytes = std::strtoull(w[3].c_str(), nullptr, 10);
-        } else if (w[0] == "SNMP") {
-            snmp = w;
-        } else if (w[0] == "SESSION" && line.find(" ok ") != std::string::npos) {
-            sessionOk = true;
-        } else if (w[0] == "FAIL" && failure.empty()) {
-            failure = line;
-        }
-    }
-};
-
 std::string describe(const TransferCase &tc, std::uint64_t sent, std::uint64_t received, const KcpEngine &engine,
-                     const PeerReport &report, const PeerProcess &peer)
+                     const PeerReport &report, const ChildProcess &peer)
 {
     const std::uint64_t total = tc.bytes;
     const auto st = engine.stats();
@@ -639,14 +259,12 @@ std::string runTransfer(const TransferCase &tc, TransferResult *result)
     const auto start = Clock::now();
     const auto deadline = start + kTestBudget;
 
-    UdpSocket sock;
-    if (!sock.isValid())
+    UdpPeerDriver driver;
+    if (!driver.socket().isValid())
         return std::string("cannot bind a UDP socket on 127.0.0.1: ") + std::strerror(errno);
 
     // Both sides get the same settings: nodelay(1, 10, 2, 1) and the case's windows and MTU (by default 512/512
     // and 1400).
-    bool peerKnown = false;
-    sockaddr_in peerAddr {};
     std::uint64_t sendErrors = 0;
     WireTrace trace;
     KcpEngine engine(tc.conv, [&](const std::uint8_t *data, std::size_t size) {
@@ -656,9 +274,7 @@ std::string runTransfer(const TransferCase &tc, TransferResult *result)
             return;
         }
         trace.log("out", data, size);
-        const ssize_t n = ::sendto(sock.fd(), data, size, 0, reinterpret_cast<const sockaddr *>(&peerAddr),
-                                   sizeof peerAddr);
-        if (n != static_cast<ssize_t>(size))
+        if (!driver.sendToPeer(data, size))
             ++sendErrors; // e.g. EAGAIN with a full socket buffer: a loss, KCP retransmits
     });
     engine.setNoDelay(1, 10, 2, true);
@@ -676,7 +292,8 @@ std::string runTransfer(const TransferCase &tc, TransferResult *result)
 
     std::vector<std::string> args;
     if (tc.engineIsServer) {
-        args = {"dial", "--connect", "127.0.0.1:" + std::to_string(sock.port()), "--conv", std::to_string(tc.conv)};
+        const std::string ourEndpoint = "127.0.0.1:" + std::to_string(driver.socket().port());
+        args = {"dial", "--connect", ourEndpoint, "--conv", std::to_string(tc.conv)};
     } else {
         args = {"serve", "--listen", "127.0.0.1:0", "--sessions", "1"};
     }
@@ -707,13 +324,47 @@ std::string runTransfer(const TransferCase &tc, TransferResult *result)
     std::vector<std::uint8_t> sendBuf(std::max<std::size_t>(maxOut, 16 * 1024));
     std::vector<std::uint8_t> recvBuf(std::max<std::size_t>(maxIn, 64 * 1024));
     std::vector<std::uint8_t> want(recvBuf.size());
-    std::vector<std::uint8_t> datagram(65536);
     std::uint64_t sent = 0, received = 0;
     std::uint64_t nextPauseAt = tc.pauseEvery;
     Clock::time_point readingResumes = start;
     // Flow control: hand the engine no more than twice its send window of unacknowledged segments.
     const std::uint32_t sendLimit = 2 * engine.sendWindow();
-    std::vector<std::string> lines;
+    const auto moreToQueue = [&] { return sent < total && engine.waitSnd() < sendLimit; };
+
+    // The peer's lines: where it listens (our engine dials it) or where it dialed from (it dials our engine).
+    const auto onLine = [&](const std::string &line) -> std::string {
+        report.parse(line);
+        if (!report.failure.empty())
+            return "the peer failed: " + report.failure + "\n" + describe(tc, sent, received, engine, report, peer);
+        if (report.listening && !driver.peerKnown() && !tc.engineIsServer)
+            driver.setLoopbackPeer(report.listenPort);
+        if (report.dialed && !driver.peerKnown() && tc.engineIsServer)
+            driver.setPeerAddress(report.dialedFrom);
+        if (report.haveConv && report.conv != tc.conv)
+            return "the peer's session has conv " + std::to_string(report.conv) + ", expected "
+                + std::to_string(tc.conv);
+        return {};
+    };
+    // Its datagrams, into the engine (those from elsewhere are counted, the lost ones dropped).
+    const auto onDatagram = [&](const std::uint8_t *data, std::size_t size, const sockaddr_in &from) -> std::string {
+        if (!driver.peerKnown() && tc.engineIsServer) // the first datagram tells us who dialed
+            driver.setPeerAddress(from);
+        if (!driver.peerKnown() || !kcp_interop::sameEndpoint(from, driver.peerAddress())) {
+            ++result->foreignDatagrams;
+            return {};
+        }
+        if (lose()) {
+            ++result->droppedIn;
+            trace.log("drop-in", data, size);
+            return {};
+        }
+        trace.log("in", data, size);
+        const KcpInputResult r = engine.input(data, size, engineNow());
+        if (r != KcpInputResult::Ok)
+            return std::string("engine.input() rejected a kcp-go datagram of ") + std::to_string(size) + " bytes: "
+                + kcpnet::kcpInputResultName(r);
+        return {};
+    };
 
     constexpr long kMaxIterations = 50'000'000; // a backstop; the deadline ends the loop long before
     for (long iteration = 0;; ++iteration) {
@@ -721,8 +372,8 @@ std::string runTransfer(const TransferCase &tc, TransferResult *result)
             return "timeout after " + std::to_string(kTestBudget.count()) + " s: "
                 + describe(tc, sent, received, engine, report, peer);
 
-        if (peerKnown) {
-            while (sent < total && engine.waitSnd() < sendLimit) {
+        if (driver.peerKnown()) {
+            while (moreToQueue()) {
                 const std::size_t n = tc.stream
                     ? static_cast<std::size_t>(std::min<std::uint64_t>(16 * 1024, total - sent))
                     : outSizes.next(total - sent);
@@ -780,76 +431,17 @@ std::string runTransfer(const TransferCase &tc, TransferResult *result)
             break;
 
         // Sleep in poll() until a datagram, a line from the peer, or the engine's next timer.
-        int timeoutMs = 100;
-        if (peerKnown) {
-            const std::uint32_t now = engineNow();
-            timeoutMs = std::clamp(kcpnet::kcpDiff(engine.check(now), now), 0, 100);
-            if (sent < total && engine.waitSnd() < sendLimit)
-                timeoutMs = 0;
-        }
+        int timeoutMs = driver.peerKnown() ? kcp_interop::engineWaitMs(engine, engineNow(), moreToQueue()) : 100;
         if (!reading)
             timeoutMs = std::min(timeoutMs, msUntil(readingResumes));
         timeoutMs = std::min(timeoutMs, msUntil(deadline));
-        pollfd fds[2] = {{sock.fd(), POLLIN, 0}, {peer.stdoutFd(), POLLIN, 0}};
-        const int ready = ::poll(fds, 2, timeoutMs);
-        if (ready < 0 && errno != EINTR)
-            return std::string("poll: ") + std::strerror(errno);
-
-        if (fds[1].revents != 0) {
-            lines.clear();
-            const bool open = peer.readLines(&lines);
-            for (const std::string &line : lines) {
-                report.parse(line);
-                if (!report.failure.empty())
-                    return "the peer failed: " + report.failure + "\n"
-                        + describe(tc, sent, received, engine, report, peer);
-                if (report.listening && !peerKnown && !tc.engineIsServer) {
-                    peerAddr.sin_family = AF_INET;
-                    peerAddr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                    peerAddr.sin_port = htons(report.listenPort);
-                    peerKnown = true;
-                }
-                if (report.dialed && !peerKnown && tc.engineIsServer) {
-                    peerAddr = report.dialedFrom;
-                    peerKnown = true;
-                }
-                if (report.haveConv && report.conv != tc.conv)
-                    return "the peer's session has conv " + std::to_string(report.conv) + ", expected "
-                        + std::to_string(tc.conv);
-            }
-            if (!open)
-                return "the peer exited before the transfer finished\n"
-                    + describe(tc, sent, received, engine, report, peer);
-        }
-
-        if (fds[0].revents & POLLIN) {
-            for (int i = 0; i < 256; ++i) { // a bounded batch, then the engine gets its turn
-                sockaddr_in from {};
-                socklen_t fromLen = sizeof from;
-                const ssize_t n = ::recvfrom(sock.fd(), datagram.data(), datagram.size(), 0,
-                                             reinterpret_cast<sockaddr *>(&from), &fromLen);
-                if (n < 0)
-                    break; // EAGAIN: drained
-                if (!peerKnown && tc.engineIsServer) { // the first datagram tells us who dialed
-                    peerAddr = from;
-                    peerKnown = true;
-                }
-                if (!peerKnown || !sameEndpoint(from, peerAddr)) {
-                    ++result->foreignDatagrams;
-                    continue;
-                }
-                if (lose()) {
-                    ++result->droppedIn;
-                    trace.log("drop-in", datagram.data(), static_cast<std::size_t>(n));
-                    continue;
-                }
-                trace.log("in", datagram.data(), static_cast<std::size_t>(n));
-                const KcpInputResult r = engine.input(datagram.data(), static_cast<std::size_t>(n), engineNow());
-                if (r != KcpInputResult::Ok)
-                    return std::string("engine.input() rejected a kcp-go datagram of ") + std::to_string(n)
-                        + " bytes: " + kcpnet::kcpInputResultName(r);
-            }
-        }
+        bool peerOpen = true;
+        error = driver.wakeUp(peer, timeoutMs, &peerOpen, onLine, onDatagram);
+        if (!error.empty())
+            return error;
+        if (!peerOpen)
+            return "the peer exited before the transfer finished\n"
+                + describe(tc, sent, received, engine, report, peer);
     }
 
     result->seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -867,13 +459,13 @@ std::string runTransfer(const TransferCase &tc, TransferResult *result)
             + ", we received " + std::to_string(received) + " with " + inHex;
 
     // Done: tell the peer to exit and check that it does so cleanly.
-    lines.clear();
+    std::vector<std::string> lines;
     const int status = peer.quit(Clock::now() + 10s, &lines);
     for (const std::string &line : lines)
         report.parse(line);
     if (!report.failure.empty())
         return "the peer failed: " + report.failure;
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (!kcp_interop::exitedCleanly(status))
         return "the peer did not exit cleanly (wait status " + std::to_string(status) + ")\n" + peer.transcript();
     result->peerRetransmits = report.counter("RetransSegs");
     result->peerRepeats = report.counter("RepeatSegs");
