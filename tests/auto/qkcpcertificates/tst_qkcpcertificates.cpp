@@ -23,7 +23,9 @@
 #include <QtNetwork/qudpsocket.h>
 #include <QtTest/qtest.h>
 
+#include <cstring>
 #include <memory>
+#include <random>
 
 namespace {
 
@@ -103,6 +105,7 @@ private slots:
     void blockingConnect();
     void reconnectSameSocket();
     void idleAssociationExpires();
+    void garbageIsDropped();
 
 private:
     bool m_ipv6 = false;
@@ -678,6 +681,64 @@ void tst_QKcpCertificates::idleAssociationExpires()
     // Ending the session ends the association.
     c.socket->disconnectFromHost();
     QTRY_COMPARE_WITH_TIMEOUT(echo.server.serverStatistics().dtlsAssociations, quint32(0), 5000);
+}
+
+void tst_QKcpCertificates::garbageIsDropped()
+{
+    // Strangers' datagrams (random bytes, truncated or corrupted DTLS records, plain kcpnet packets) at a
+    // certificate-mode server with a live session: all dropped and counted, no session or association for them,
+    // and the session keeps working.
+    DtlsEchoServer echo(kcpTestGoodServerSsl());
+    QVERIFY(echo.listen());
+    Client c;
+    c.socket->connectToHostEncrypted(QStringLiteral("127.0.0.1"), echo.port());
+    QTRY_COMPARE_WITH_TIMEOUT(c.spies->connected.size(), 1, 10000);
+    const QKcpServerStatistics before = echo.server.serverStatistics();
+
+    QUdpSocket stranger;
+    QVERIFY(stranger.bind(QHostAddress::LocalHost, 0));
+    std::mt19937 gen(42);
+    const QByteArray record = QByteArray::fromHex("17fefd0001000000000005") + QByteArray(40, 'x'); // application data
+    int sent = 0;
+    for (int i = 0; i < 600; ++i) {
+        QByteArray d;
+        switch (i % 4) {
+        case 0: // random bytes of random size
+            d = kcpTestPattern(1 + int(gen() % 1500), quint32(gen()));
+            break;
+        case 1: // a DTLS application-data record nobody can decrypt, possibly truncated
+            d = record.left(1 + int(gen() % record.size()));
+            break;
+        case 2: { // a ClientHello-looking header with garbage after it
+            d = QByteArray::fromHex("16fefd0000000000000000") + kcpTestPattern(int(gen() % 300), quint32(gen()));
+            break;
+        }
+        default: // a plain kcpnet-looking datagram for the session's conv
+            d = kcpTestPattern(24 + int(gen() % 200), quint32(gen()));
+            if (const QKcpSocket *peer = echo.at(0)) {
+                const quint32 conv = peer->statistics().conversation;
+                std::memcpy(d.data(), &conv, 4);
+            }
+            break;
+        }
+        if (stranger.writeDatagram(d, QHostAddress::LocalHost, echo.port()) == d.size())
+            ++sent;
+    }
+    QVERIFY(sent > 500);
+    QTRY_VERIFY_WITH_TIMEOUT(echo.server.serverStatistics().datagramsReceived >= before.datagramsReceived + quint64(sent),
+                             5000);
+    const QKcpServerStatistics after = echo.server.serverStatistics();
+    QVERIFY2(after.droppedDtls > before.droppedDtls, qPrintable(QString::number(after.droppedDtls)));
+    QCOMPARE(after.accepted, before.accepted);
+    QCOMPARE(after.sessions, quint32(1));
+    QVERIFY(after.dtlsAssociations <= 1);
+    QCOMPARE(after.dtlsHandshakes, before.dtlsHandshakes);
+
+    QByteArray received;
+    kcpCollectInto(c.socket.get(), &received);
+    c.socket->write("still fine");
+    QTRY_COMPARE_WITH_TIMEOUT(received, QByteArray("still fine"), 5000);
+    QCOMPARE(c.spies->errorOccurred.size(), 0);
 }
 
 QTEST_MAIN(tst_QKcpCertificates)
