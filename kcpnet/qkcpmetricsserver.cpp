@@ -428,6 +428,7 @@ QJsonObject QKcpMetricsServerPrivate::sessionJson(const QKcpMetricsSession &s) c
     o.insert(QStringLiteral("retransmit_ratio"), st.retransmitRatio());
     o.insert(QStringLiteral("rates"), ratesJson(s.rates));
     o.insert(QStringLiteral("tracing"), s.tracing);
+    o.insert(QStringLiteral("encrypted"), st.encrypted);
     return o;
 }
 

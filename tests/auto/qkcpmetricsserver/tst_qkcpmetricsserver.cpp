@@ -264,7 +264,8 @@ void tst_QKcpMetricsServer::snapshotJsonShape()
         QStringLiteral("receive_buffer"), QStringLiteral("bytes_sent"), QStringLiteral("bytes_received"),
         QStringLiteral("wire_bytes_sent"), QStringLiteral("wire_bytes_received"), QStringLiteral("datagrams_sent"),
         QStringLiteral("datagrams_received"), QStringLiteral("segments_sent"), QStringLiteral("retransmits"),
-        QStringLiteral("drops"), QStringLiteral("rates"), QStringLiteral("retransmit_ratio"), QStringLiteral("tracing")};
+        QStringLiteral("drops"), QStringLiteral("rates"), QStringLiteral("retransmit_ratio"), QStringLiteral("tracing"),
+        QStringLiteral("encrypted")};
     QSet<qint64> ids;
     bool sawClient = false;
     for (const QJsonValue &v : sessions) {
@@ -273,6 +274,7 @@ void tst_QKcpMetricsServer::snapshotJsonShape()
             QVERIFY2(s.contains(f), qPrintable(f));
         ids.insert(s.value(QLatin1String("id")).toInteger());
         QCOMPARE(s.value(QLatin1String("state")).toString(), QStringLiteral("connected"));
+        QCOMPARE(s.value(QLatin1String("encrypted")).toBool(), false); // no key, no certificates
         QVERIFY(s.value(QLatin1String("peer")).toString().startsWith(QLatin1String("127.0.0.1:")));
         QVERIFY(s.value(QLatin1String("rto_ms")).toInteger() > 0);
         const QJsonObject rtx = s.value(QLatin1String("retransmits")).toObject();
