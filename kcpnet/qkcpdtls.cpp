@@ -347,6 +347,13 @@ bool QKcpDtlsClient::resumeHandshake(QUdpSocket *udp)
     return true;
 }
 
+void QKcpDtlsClient::retransmitIfDue(QUdpSocket *udp)
+{
+    // QDtls::handleTimeout() asks OpenSSL, which resends only once its own timer (1 s, doubling) has expired.
+    if (m_dtls && udp && m_dtls->handshakeState() == QDtls::HandshakeInProgress)
+        m_dtls->handleTimeout(udp);
+}
+
 void QKcpDtlsClient::shutdown(QUdpSocket *udp)
 {
     if (m_dtls && udp) {

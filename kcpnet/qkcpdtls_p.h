@@ -96,6 +96,10 @@ public:
     void ignoreVerificationErrors(const QList<QSslError> &errors); // before or during the handshake
     bool resumeHandshake(QUdpSocket *udp);                         // true when the association is now encrypted
     void shutdown(QUdpSocket *udp);   // sends close_notify when encrypted, aborts a handshake otherwise
+    // For callers without an event loop (blocking waits), where QDtls's retransmission timer never fires: resends
+    // the last handshake flight if OpenSSL's retransmission timer has expired (else does nothing). Call it every
+    // few hundred ms while isHandshaking().
+    void retransmitIfDue(QUdpSocket *udp);
 
     bool isEncrypted() const;
     bool isHandshaking() const;       // a handshake is in progress or paused at VerificationErrors

@@ -1005,6 +1005,13 @@ bool QKcpSocketPrivate::waitUntil(int msecs, const std::function<bool()> &done)
             return false;
         }
         qint64 wait = deadline.remainingTime();
+#if QT_CONFIG(dtls)
+        if (dtlsHandshake && dtls) {
+            // No event loop may run QDtls's retransmission timer here: drive it ourselves.
+            dtls->retransmitIfDue(udp);
+            wait = wait < 0 ? 200 : std::min<qint64>(wait, 200);
+        }
+#endif
         if (session && session->state() != KcpSessionState::Closed) {
             const std::uint32_t now32 = qkcpNow32(now);
             const qint64 due = std::max<qint64>(kcpnet::kcpDiff(session->check(now32), now32), 0);
