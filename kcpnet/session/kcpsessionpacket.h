@@ -44,7 +44,7 @@ enum class SessionRejectReason : std::uint8_t {
     Mode = 2,       // stream/message mode differs from the server's
     Refused = 3,    // the server refuses connections (closed, paused, cookie expired, conv collision)
     Authentication = 4, // pre-shared-key mode: the HELLO's MAC did not verify (the keys differ)
-    Security = 5,   // one side uses a pre-shared key and the other does not
+    Security = 5,   // one side uses a pre-shared key (or certificates: DTLS) and the other does not
     Cipher = 6,     // the server does not offer the cipher the client asked for (for a custom cipher: not under
                     // the client's name, see sessionCipherNameMac())
 };
