@@ -2,6 +2,7 @@
 #include "chartpanel.h"
 
 #include "format.h"
+#include "sessionmodel.h"
 #include "theme.h"
 #include "timechart.h"
 
@@ -67,7 +68,16 @@ ChartPanel::ChartPanel(Recorder *recorder, QWidget *parent) : QWidget(parent), m
     f.setBold(true);
     m_title->setFont(f);
     m_title->setContentsMargins(4, 2, 4, 0);
-    layout->addWidget(m_title);
+    m_padlock = new QLabel(this);
+    m_detail = new QLabel(this);
+    m_detail->setContentsMargins(0, 2, 4, 0);
+    auto *titleRow = new QHBoxLayout;
+    titleRow->setSpacing(4);
+    titleRow->addWidget(m_title);
+    titleRow->addStretch(1);
+    titleRow->addWidget(m_padlock);
+    titleRow->addWidget(m_detail);
+    layout->addLayout(titleRow);
     auto *grid = new QGridLayout;
     grid->setSpacing(6);
     layout->addLayout(grid, 1);
@@ -129,6 +139,7 @@ void ChartPanel::applyTheme()
 {
     for (TimeChart *c : m_charts)
         c->applyTheme();
+    m_detailState = -1; // the padlock and the warning colour are the palette's
     m_lastDrawnT = -1;
     refresh();
 }
@@ -231,6 +242,7 @@ void ChartPanel::refresh()
         title = tr("Session ended");
     }
     m_title->setText(title);
+    updateDetail();
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     const qint64 window = qint64(m_minutes) * 60000;
     // Until the history fills the window, the charts span what there is (at least 10 s), not an empty minute.
@@ -286,6 +298,67 @@ void ChartPanel::refresh()
     m_charts[LossChart]->setLine(m_drops, drops);
     for (TimeChart *c : m_charts)
         c->setTimeRange(from, to);
+}
+
+QString ChartPanel::detailText() const
+{
+    return m_detail->text();
+}
+
+void ChartPanel::updateDetail()
+{
+    bool encrypted = false;
+    bool attacked = false; // datagrams failing authentication or replayed in the last second
+    Counters sum;
+    QString text;
+    if (m_key == 0) {
+        const QList<quint64> keys = m_recorder->keys();
+        int count = 0;
+        for (quint64 key : keys) {
+            const Track *t = m_recorder->track(key);
+            if (!t || !t->info.encrypted)
+                continue;
+            ++count;
+            sum.dropsUnauthentic += t->info.counters.dropsUnauthentic;
+            sum.dropsReplayed += t->info.counters.dropsReplayed;
+            attacked = attacked || t->rates.securityDrops > 0;
+        }
+        encrypted = count > 0 && count == keys.size();
+        if (!keys.isEmpty())
+            text = tr("%1 of %n session(s) encrypted", nullptr, int(keys.size())).arg(count);
+        if (count == 0)
+            sum = Counters();
+    } else if (const Track *t = m_recorder->track(m_key)) {
+        encrypted = t->info.encrypted;
+        sum = t->info.counters;
+        attacked = t->rates.securityDrops > 0;
+        text = encrypted ? tr("Encrypted") : tr("Not encrypted");
+    }
+    // An encrypted link always says what its encryption layer refused, zeros included: that is the reassurance.
+    if (!text.isEmpty() && (encrypted || sum.securityDrops() > 0))
+        text += QStringLiteral(" · ") + tr("failed authentication %1 · replayed %2")
+                                                 .arg(Format::count(double(sum.dropsUnauthentic)), Format::count(double(sum.dropsReplayed)));
+    m_detail->setText(text);
+    // Amber while the encryption layer is refusing datagrams, as the table's rows are.
+    const int state = int(attacked) | (int(encrypted) << 1);
+    if (state != m_detailState) {
+        m_detailState = state;
+        QPalette pal; // nothing set: the label follows the window's palette
+        if (attacked)
+            pal.setColor(QPalette::WindowText, theme::health(Health::Warning));
+        m_detail->setPalette(pal);
+        const int side = m_detail->fontMetrics().height();
+        m_padlock->setPixmap(theme::padlock(encrypted).pixmap(QSize(side, side), devicePixelRatioF()));
+    }
+    m_padlock->setVisible(!text.isEmpty());
+    QString tip;
+    if (!text.isEmpty()) {
+        tip = m_key ? SessionModel::encryptionText(encrypted) : tr("Sessions encrypted with a pre-shared key or DTLS");
+        if (text.contains(QStringLiteral(" · ")))
+            tip += QLatin1Char('\n') + tr("Failed authentication: forged, tampered or wrong-key datagrams. Replayed: datagrams that came before.");
+    }
+    m_detail->setToolTip(tip);
+    m_padlock->setToolTip(tip);
 }
 
 QImage ChartPanel::renderImage() const

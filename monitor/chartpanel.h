@@ -41,6 +41,9 @@ public:
     void applyTheme();
 
     TimeChart *chart(ChartId id) const { return m_charts[std::size_t(id)]; }
+    // Beside the title: whether the session is encrypted and what its encryption layer dropped (for all
+    // sessions: how many are encrypted).
+    QString detailText() const;
     // Points currently shown by a chart's first series (tests).
     int pointCount(ChartId id) const;
     // The four charts in one image (export).
@@ -56,9 +59,12 @@ protected:
 
 private:
     void syncZoom(qint64 from, qint64 to);
+    void updateDetail();
 
     Recorder *m_recorder;
     QLabel *m_title;
+    QLabel *m_padlock;
+    QLabel *m_detail;
     std::array<TimeChart *, ChartCount> m_charts {};
     quint64 m_key = 0;
     int m_minutes = 1;
@@ -71,6 +77,7 @@ private:
     int m_out = 0, m_in = 0;
     int m_cwnd = 0, m_inFlight = 0;
     int m_rtx = 0, m_drops = 0;
+    int m_detailState = -1; // what the padlock and the detail's colour show (updateDetail)
     qint64 m_lastDrawnT = -1;
     quint64 m_lastDrawnKey = ~quint64(0);
 };

@@ -7,6 +7,8 @@
 #include <QKcpServer>
 #include <QKcpSocket>
 
+#include <QtCore/qrandom.h>
+
 #include <cmath>
 
 namespace kcpmon {
@@ -43,16 +45,32 @@ bool DemoHarness::start(int clients)
         stop();
         return false;
     }
-    connect(m_server, &QKcpServer::newConnection, this, [this] {
-        while (QKcpSocket *s = m_server->nextPendingConnection()) {
-            connect(s, &QKcpSocket::readyRead, s, [s] { s->write(s->readAll()); });
-            connect(s, &QKcpSocket::disconnected, s, &QObject::deleteLater);
-        }
-    });
+    // A second echo server whose sessions are encrypted: a random key for this run, shared with its clients.
+    QByteArray key(32, Qt::Uninitialized);
+    for (char &b : key)
+        b = char(QRandomGenerator::system()->bounded(256));
+    QKcpConfig secure(QKcpConfig::Fast);
+    secure.setPreSharedKey(key);
+    m_secureServer = new QKcpServer(secure, this);
+    if (!m_secureServer->listen(QHostAddress::LocalHost, 0)) {
+        m_error = m_secureServer->errorString();
+        stop();
+        return false;
+    }
+    for (QKcpServer *server : {m_server, m_secureServer}) {
+        connect(server, &QKcpServer::newConnection, this, [server] {
+            while (QKcpSocket *s = server->nextPendingConnection()) {
+                connect(s, &QKcpSocket::readyRead, s, [s] { s->write(s->readAll()); });
+                connect(s, &QKcpSocket::disconnected, s, &QObject::deleteLater);
+            }
+        });
+    }
     m_metrics = new QKcpMetricsServer(this);
     m_metrics->watch(m_server, QStringLiteral("echo-server"));
+    m_metrics->watch(m_secureServer, QStringLiteral("secure-server"));
 
-    // Two impaired links: a mildly lossy one and a bad one.
+    // Three impaired links: a mildly lossy one, a bad one, and one that corrupts and repeats datagrams (to the
+    // encrypted server: they are dropped as failing authentication and as replayed).
     KcpUdpRelay::Impairment mild;
     mild.lossPercent = 2;
     mild.delayMs = 12;
@@ -61,7 +79,11 @@ bool DemoHarness::start(int clients)
     bad.lossPercent = 9;
     bad.delayMs = 35;
     bad.jitterMs = 10;
-    for (const KcpUdpRelay::Impairment &imp : {mild, bad}) {
+    KcpUdpRelay::Impairment tampered;
+    tampered.delayMs = 3;
+    tampered.corruptPercent = 3;
+    tampered.duplicatePercent = 5;
+    for (const KcpUdpRelay::Impairment &imp : {mild, bad, tampered}) {
         auto *relay = new KcpUdpRelay(this);
         relay->setSeed(quint32(0x5eed + m_relays.size()));
         relay->setImpairment(imp);
@@ -70,7 +92,8 @@ bool DemoHarness::start(int clients)
             stop();
             return false;
         }
-        relay->setTarget(QHostAddress::LocalHost, m_server->serverPort());
+        const QKcpServer *target = m_relays.size() < 2 ? m_server : m_secureServer;
+        relay->setTarget(QHostAddress::LocalHost, target->serverPort());
         m_relays.push_back(relay);
     }
 
@@ -82,7 +105,12 @@ bool DemoHarness::start(int clients)
         c.bulk = i % 2 == 0;
         c.bytesPerSecond = c.bulk ? (i == 0 ? 900e3 : 250e3) : 6e3;
         c.phase = i * 1.7;
-        c.socket = new QKcpSocket(QKcpConfig(preset), this);
+        // Clients 4 and 5 are encrypted (the secure server), 5 over the tampering link.
+        const bool encrypted = i == 4 || i == 5;
+        QKcpConfig config(preset);
+        if (encrypted)
+            config.setPreSharedKey(key);
+        c.socket = new QKcpSocket(config, this);
         QKcpSocket *s = c.socket;
         const std::size_t index = m_clients.size();
         connect(s, &QKcpSocket::readyRead, this, [this, s, index] { m_clients[index].echoed += s->readAll().size(); });
@@ -94,6 +122,12 @@ bool DemoHarness::start(int clients)
             KcpUdpRelay *relay = m_relays[std::size_t(i - 2)];
             name += i == 2 ? QStringLiteral("-lossy") : QStringLiteral("-bad-link");
             s->connectToHost(QHostAddress::LocalHost, relay->port());
+        } else if (i == 4) {
+            name += QStringLiteral("-psk");
+            s->connectToHost(QHostAddress::LocalHost, m_secureServer->serverPort());
+        } else if (i == 5) {
+            name += QStringLiteral("-tampered");
+            s->connectToHost(QHostAddress::LocalHost, m_relays[2]->port());
         } else {
             s->connectToHost(QHostAddress::LocalHost, m_server->serverPort());
         }
@@ -122,6 +156,8 @@ void DemoHarness::stop()
     m_metrics = nullptr;
     qDeleteAll(m_relays);
     m_relays.clear();
+    delete m_secureServer;
+    m_secureServer = nullptr;
     delete m_server;
     m_server = nullptr;
 }

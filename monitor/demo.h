@@ -1,8 +1,10 @@
 // Copyright (c) 2026 The kcpnet authors. MIT License (see LICENSE); the built monitor links Qt Charts (GPLv3).
 //
 // DemoHarness (--demo): an echo QKcpServer and a few clients with different presets and workloads, in process,
-// two of them over an impaired link (KcpUdpRelay), all watched by a QKcpMetricsServer on 127.0.0.1 that the
-// monitor then connects to like to any other endpoint.
+// two of them over an impaired link (KcpUdpRelay), two more encrypted with a pre-shared key at a second echo
+// server, one of those over a link that corrupts and repeats datagrams (what forged and replayed traffic looks
+// like), all watched by a QKcpMetricsServer on 127.0.0.1 that the monitor then connects to like to any other
+// endpoint.
 #ifndef KCPMON_DEMO_H
 #define KCPMON_DEMO_H
 
@@ -35,6 +37,7 @@ public:
     QString errorString() const { return m_error; }
     QKcpMetricsServer *metrics() const { return m_metrics; }
     QKcpServer *server() const { return m_server; }
+    QKcpServer *secureServer() const { return m_secureServer; }
     int clientCount() const { return int(m_clients.size()); }
     QKcpSocket *client(int i) const { return m_clients[std::size_t(i)].socket; }
 
@@ -49,6 +52,7 @@ private:
     void tick();
 
     QKcpServer *m_server = nullptr;
+    QKcpServer *m_secureServer = nullptr; // pre-shared key
     QKcpMetricsServer *m_metrics = nullptr;
     std::vector<KcpUdpRelay *> m_relays;
     std::vector<Client> m_clients;

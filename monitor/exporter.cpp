@@ -99,6 +99,7 @@ QString Exporter::htmlReport(const QString &title, const Track *track, const std
         row(tr("Role"), s.role);
         row(tr("Conversation"), QString::number(s.conversation));
         row(tr("State"), s.state);
+        row(tr("Encryption"), SessionModel::encryptionText(s.encrypted));
         row(tr("Age"), Format::duration(s.ageMs));
         row(tr("SRTT / RTTVAR / RTO"), QStringLiteral("%1 / %2 / %3").arg(Format::milliseconds(s.srtt), Format::milliseconds(s.rttvar), Format::milliseconds(s.rto)));
         row(tr("Window / ssthresh / in flight"), QStringLiteral("%1 / %2 / %3").arg(s.cwnd).arg(s.ssthresh).arg(s.inFlight));
@@ -108,6 +109,8 @@ QString Exporter::htmlReport(const QString &title, const Track *track, const std
         row(tr("Duplicates / out of window"), QStringLiteral("%1 / %2").arg(s.counters.duplicates).arg(s.counters.outOfWindow));
         row(tr("Drops (checksum / wrong conversation / malformed / unexpected)"),
             QStringLiteral("%1 / %2 / %3 / %4").arg(s.counters.dropsChecksum).arg(s.counters.dropsWrongConversation).arg(s.counters.dropsMalformed).arg(s.counters.dropsUnexpected));
+        row(tr("Drops by the encryption (failed authentication / replayed)"),
+            QStringLiteral("%1 / %2").arg(s.counters.dropsUnauthentic).arg(s.counters.dropsReplayed));
         h += QStringLiteral("</table>\n<h2>%1</h2>\n<p class=\"%2\">").arg(tr("Health"), QLatin1String(cls));
         h += a.reasons.isEmpty() ? tr("No problem seen.").toHtmlEscaped() : a.reasons.join(QStringLiteral("<br>"));
         h += QStringLiteral("</p>\n");

@@ -756,7 +756,15 @@ void MainWindow::updateCards()
         return m;
     };
     m_cards[SessionsCard]->setValue(have ? Format::count(last.sessions) : QStringLiteral("–"));
-    m_cards[SessionsCard]->setHint(tr("%n endpoint(s)", nullptr, int(m_clients.size())));
+    int encrypted = 0;
+    for (quint64 key : m_recorder->keys()) {
+        const Track *t = m_recorder->track(key);
+        encrypted += t && t->info.encrypted ? 1 : 0;
+    }
+    QString sessionsHint = tr("%n endpoint(s)", nullptr, int(m_clients.size()));
+    if (encrypted > 0)
+        sessionsHint += QStringLiteral(" · ") + tr("%1 encrypted").arg(encrypted);
+    m_cards[SessionsCard]->setHint(sessionsHint);
     m_cards[SessionsCard]->setSeries(series(&Point::sessions));
     m_cards[InCard]->setValue(have ? Format::rate(r.in) : QStringLiteral("–"));
     m_cards[InCard]->setHint(tr("peak %1 · wire %2").arg(Format::rate(peak(&Point::rateIn)), Format::rate(r.wireIn)));
@@ -765,7 +773,10 @@ void MainWindow::updateCards()
     m_cards[OutCard]->setHint(tr("peak %1 · wire %2").arg(Format::rate(peak(&Point::rateOut)), Format::rate(r.wireOut)));
     m_cards[OutCard]->setSeries(series(&Point::rateOut));
     m_cards[RetransmitCard]->setValue(have ? Format::perSecond(r.retransmits) : QStringLiteral("–"));
-    m_cards[RetransmitCard]->setHint(tr("drops %1").arg(Format::perSecond(r.drops)));
+    QString dropsHint = tr("drops %1").arg(Format::perSecond(r.drops));
+    if (r.securityDrops > 0) // forged or replayed datagrams at an encrypted session: say so where it is seen first
+        dropsHint += QStringLiteral(" · ") + tr("forged or replayed %1").arg(Format::perSecond(r.securityDrops));
+    m_cards[RetransmitCard]->setHint(dropsHint);
     m_cards[RetransmitCard]->setSeries(series(&Point::retransmits));
     m_cards[LossCard]->setValue(have ? Format::percent(r.retransmitPct) : QStringLiteral("–"));
     m_cards[LossCard]->setHint(tr("of segments sent, last second"));

@@ -69,6 +69,7 @@ Rates RateWindow::add(qint64 timeMs, const Counters &c)
     r.wireIn = d(c.wireBytesReceived, a.wireBytesReceived);
     r.retransmits = d(c.retransmits(), a.retransmits());
     r.drops = d(c.drops(), a.drops());
+    r.securityDrops = d(c.securityDrops(), a.securityDrops());
     const double segs = c.segmentsSent >= a.segmentsSent ? double(c.segmentsSent - a.segmentsSent) : 0.0;
     const double rtx = c.retransmits() >= a.retransmits() ? double(c.retransmits() - a.retransmits()) : 0.0;
     r.retransmitPct = segs > 0 ? std::min(100.0, 100.0 * rtx / segs) : 0.0;
@@ -213,6 +214,7 @@ Rates Recorder::totalRates() const
         r.wireIn += e.rates.wireIn;
         r.retransmits += e.rates.retransmits;
         r.drops += e.rates.drops;
+        r.securityDrops += e.rates.securityDrops;
         segsWeighted += e.rates.retransmitPct * (e.rates.wireOut + 1);
         weight += e.rates.wireOut + 1;
     }

@@ -45,6 +45,7 @@ struct Rates {
     double wireIn = 0;
     double retransmits = 0;
     double drops = 0;
+    double securityDrops = 0; // of drops: failed authentication or replayed
     double retransmitPct = 0;
 };
 

@@ -38,8 +38,14 @@ Assessment assess(const SessionInfo &s, const Rates &r)
         raise(Health::Bad, SessionModel::tr("Nothing received from the peer for %1.").arg(Format::duration(s.lastReceiveMs)));
     else if (s.lastReceiveMs >= 2000)
         raise(Health::Warning, SessionModel::tr("Nothing received from the peer for %1.").arg(Format::duration(s.lastReceiveMs)));
-    if (r.drops > 0)
-        raise(Health::Warning, SessionModel::tr("Datagrams are being dropped (%1).").arg(Format::perSecond(r.drops)));
+    // Failed authentication and replays are told apart from the other drops: on an encrypted link they mean
+    // forged, tampered or repeated datagrams (someone injecting traffic), not a flaky network.
+    if (r.securityDrops > 0)
+        raise(Health::Warning, SessionModel::tr("Datagrams fail authentication or are replayed (%1): forged, tampered or repeated traffic.")
+                                   .arg(Format::perSecond(r.securityDrops)));
+    const double otherDrops = r.drops - r.securityDrops;
+    if (otherDrops > 1e-9)
+        raise(Health::Warning, SessionModel::tr("Datagrams are being dropped (%1).").arg(Format::perSecond(otherDrops)));
     if (s.sendQueue >= 4096)
         raise(Health::Warning, SessionModel::tr("%1 segments wait for the send window.").arg(Format::count(s.sendQueue)));
     return a;
@@ -103,6 +109,27 @@ void SessionModel::retranslate()
         Q_EMIT dataChanged(index(0, 0), index(int(m_keys.size()) - 1, ColumnCount - 1));
 }
 
+QString SessionModel::encryptionText(bool encrypted)
+{
+    return encrypted ? tr("Encrypted (pre-shared key or DTLS)") : tr("Not encrypted");
+}
+
+QString SessionModel::dropReasons(const Counters &c)
+{
+    QStringList parts;
+    auto add = [&parts](quint64 n, const QString &text) {
+        if (n > 0)
+            parts << text.arg(Format::count(double(n)));
+    };
+    add(c.dropsChecksum, tr("checksum %1"));
+    add(c.dropsWrongConversation, tr("wrong conversation %1"));
+    add(c.dropsMalformed, tr("malformed %1"));
+    add(c.dropsUnexpected, tr("unexpected %1"));
+    add(c.dropsUnauthentic, tr("failed authentication %1"));
+    add(c.dropsReplayed, tr("replayed %1"));
+    return parts.join(tr(", "));
+}
+
 QString SessionModel::stateText(const QString &state) const
 {
     if (state == QLatin1String("connected"))
@@ -128,6 +155,10 @@ QVariant SessionModel::data(const QModelIndex &index, int role) const
     const Rates &r = t->rates;
     if (role == KeyRole)
         return QVariant::fromValue(key);
+    if (role == EncryptedRole)
+        return s.encrypted;
+    if (role == Qt::DecorationRole && index.column() == PeerColumn)
+        return theme::padlock(s.encrypted);
     if (role == HealthRole || role == Qt::BackgroundRole || role == Qt::ForegroundRole || role == Qt::ToolTipRole
         || (role == Qt::DecorationRole && index.column() == StateColumn)) {
         const Assessment a = assess(s, r);
@@ -147,6 +178,7 @@ QVariant SessionModel::data(const QModelIndex &index, int role) const
                               .arg(s.peer.toHtmlEscaped(), s.role == QLatin1String("server") ? tr("server side") : tr("client side"))
                               .arg(s.conversation)
                               .arg(s.local.toHtmlEscaped());
+            tip += QStringLiteral("<br>") + encryptionText(s.encrypted).toHtmlEscaped();
             tip += tr("<br>srtt %1 ± %2, RTO %3, cwnd %4, ssthresh %5")
                        .arg(Format::milliseconds(s.srtt), Format::milliseconds(s.rttvar), Format::milliseconds(s.rto))
                        .arg(s.cwnd)
@@ -156,6 +188,8 @@ QVariant SessionModel::data(const QModelIndex &index, int role) const
                        .arg(s.counters.retransmits())
                        .arg(s.counters.retransmitsTimeout)
                        .arg(s.counters.retransmitsFast);
+            if (s.counters.drops() > 0)
+                tip += tr("<br>dropped %1 (%2)").arg(Format::count(double(s.counters.drops())), dropReasons(s.counters).toHtmlEscaped());
             for (const QString &why : a.reasons)
                 tip += QStringLiteral("<br>• ") + why.toHtmlEscaped();
             return tip;
@@ -169,8 +203,12 @@ QVariant SessionModel::data(const QModelIndex &index, int role) const
             return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
     }
-    if (role == FilterRole)
-        return QStringList{s.source, s.peer, s.local, stateText(s.state), s.role, QString::number(s.conversation)}.join(QLatin1Char(' '));
+    if (role == FilterRole) {
+        QStringList words{s.source, s.peer, s.local, stateText(s.state), s.role, QString::number(s.conversation)};
+        if (s.encrypted) // only then: "encrypted" must not find the sessions that are "not encrypted"
+            words << tr("encrypted");
+        return words.join(QLatin1Char(' '));
+    }
     const bool sort = role == SortRole;
     if (role != Qt::DisplayRole && !sort)
         return QVariant();
@@ -221,7 +259,8 @@ QVariant SessionModel::headerData(int section, Qt::Orientation orientation, int 
         case OutColumn: return tr("Payload sent per second");
         case InColumn: return tr("Payload received per second");
         case RetransmitColumn: return tr("Share of the segments sent in the last second that were retransmissions");
-        case DropsColumn: return tr("Datagrams dropped (checksum, wrong conversation, malformed, unexpected)");
+        case PeerColumn: return tr("The peer's address; a closed padlock: the session is encrypted (pre-shared key or DTLS)");
+        case DropsColumn: return tr("Datagrams dropped (checksum, wrong conversation, malformed, unexpected, failed authentication, replayed)");
         default: return QVariant();
         }
     }

@@ -46,6 +46,7 @@ public:
         KeyRole,                     // the Recorder key (quint64)
         HealthRole,                  // int(Health)
         FilterRole,                  // text the filter matches
+        EncryptedRole,               // bool: pre-shared key or DTLS (the padlock in the peer column)
     };
 
     explicit SessionModel(Recorder *recorder, QObject *parent = nullptr);
@@ -59,6 +60,10 @@ public:
     int rowOf(quint64 key) const;
     // Headers follow the language.
     void retranslate();
+    // "Encrypted (pre-shared key or DTLS)" or "Not encrypted".
+    static QString encryptionText(bool encrypted);
+    // The reasons datagrams were dropped for, those with a count only ("checksum 2, replayed 1"; empty: none).
+    static QString dropReasons(const Counters &counters);
 
 private:
     void onUpdated(int endpoint, const QList<quint64> &added, const QList<quint64> &removed);

@@ -38,6 +38,8 @@ Counters Counters::fromJson(const QJsonObject &o)
     c.dropsWrongConversation = u64(dr, "wrong_conversation");
     c.dropsMalformed = u64(dr, "malformed");
     c.dropsUnexpected = u64(dr, "unexpected");
+    c.dropsUnauthentic = u64(dr, "unauthentic"); // absent from older exporters: 0
+    c.dropsReplayed = u64(dr, "replayed");
     return c;
 }
 
@@ -65,6 +67,7 @@ SessionInfo SessionInfo::fromJson(const QJsonObject &o)
     s.receiveQueue = num(o, "receive_queue");
     s.receiveBuffer = num(o, "receive_buffer");
     s.tracing = o.value(QLatin1String("tracing")).toBool();
+    s.encrypted = o.value(QLatin1String("encrypted")).toBool(); // absent from older exporters: false
     s.counters = Counters::fromJson(o);
     return s;
 }

@@ -28,9 +28,16 @@ struct Counters {
     quint64 dropsWrongConversation = 0;
     quint64 dropsMalformed = 0;
     quint64 dropsUnexpected = 0;
+    quint64 dropsUnauthentic = 0; // encrypted sessions: failed authentication (forged, tampered, wrong key)
+    quint64 dropsReplayed = 0;    // encrypted sessions: came before (a replay or a duplicate)
 
     quint64 retransmits() const { return retransmitsTimeout + retransmitsFast; }
-    quint64 drops() const { return dropsChecksum + dropsWrongConversation + dropsMalformed + dropsUnexpected; }
+    // Dropped by the encryption layer: what an attacker injecting or replaying datagrams shows up as.
+    quint64 securityDrops() const { return dropsUnauthentic + dropsReplayed; }
+    quint64 drops() const
+    {
+        return dropsChecksum + dropsWrongConversation + dropsMalformed + dropsUnexpected + securityDrops();
+    }
     static Counters fromJson(const QJsonObject &o);
 };
 
@@ -56,6 +63,7 @@ struct SessionInfo {
     double receiveQueue = 0;
     double receiveBuffer = 0;
     bool tracing = false;
+    bool encrypted = false; // pre-shared key or DTLS (false from exporters that do not say)
     Counters counters;
 
     static SessionInfo fromJson(const QJsonObject &o);

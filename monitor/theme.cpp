@@ -5,6 +5,7 @@
 #include <QtCore/qhash.h>
 #include <QtGui/qguiapplication.h>
 #include <QtGui/qpainter.h>
+#include <QtGui/qpainterpath.h>
 #include <QtGui/qpixmap.h>
 #include <QtSvg/qsvgrenderer.h>
 
@@ -130,6 +131,62 @@ QIcon dot(const QColor &color)
     pm.setDevicePixelRatio(1.5);
     QIcon i(pm);
     cache.insert(color.rgba(), i);
+    return i;
+}
+
+namespace {
+// Drawn on the 24 px grid of dot(): the body below, the shackle above; open, the shackle is lifted and its right
+// leg stands clear of the body.
+QPixmap drawPadlock(bool closed, const QColor &color)
+{
+    QPixmap pm(24, 24);
+    pm.fill(Qt::transparent);
+    QPainter p(&pm);
+    p.setRenderHint(QPainter::Antialiasing);
+    const qreal lift = closed ? 0 : 3;
+    QPainterPath shackle;
+    shackle.moveTo(8, 12);
+    shackle.lineTo(8, 8 - lift);
+    shackle.arcTo(QRectF(8, 4 - lift, 8, 8), 180, -180);
+    shackle.lineTo(16, closed ? 12 : 9 - lift);
+    QColor solid = color;
+    solid.setAlpha(255); // translucency afterwards: where the shackle enters the body must not be darker
+    p.setPen(QPen(solid, 2.2, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin));
+    p.setBrush(Qt::NoBrush);
+    p.drawPath(shackle);
+    p.setPen(Qt::NoPen);
+    p.setBrush(solid);
+    p.drawRoundedRect(QRectF(5, 11, 14, 10), 2, 2);
+    // The keyhole is a hole: the row's own background shows through, tinted or selected.
+    p.setCompositionMode(QPainter::CompositionMode_Clear);
+    p.drawEllipse(QPointF(12, 15), 1.7, 1.7);
+    p.drawRect(QRectF(11.3, 15, 1.4, 3.2));
+    if (color.alpha() < 255) {
+        p.setCompositionMode(QPainter::CompositionMode_DestinationIn);
+        p.fillRect(pm.rect(), QColor(0, 0, 0, color.alpha()));
+    }
+    p.end();
+    pm.setDevicePixelRatio(1.5);
+    return pm;
+}
+} // namespace
+
+QIcon padlock(bool closed)
+{
+    const QColor color = closed ? series(0) : health(Health::Inactive);
+    // On a selected row (the highlight is often the accent itself): the highlighted text's colour, muted if open.
+    QColor selected = QGuiApplication::palette().color(QPalette::HighlightedText);
+    if (!closed)
+        selected.setAlphaF(0.6f);
+    static QHash<quint64, QIcon> cache[2]; // [closed], by both colours
+    const quint64 key = (quint64(color.rgba()) << 32) | selected.rgba();
+    auto it = cache[closed].constFind(key);
+    if (it != cache[closed].constEnd())
+        return *it;
+    QIcon i;
+    i.addPixmap(drawPadlock(closed, color), QIcon::Normal);
+    i.addPixmap(drawPadlock(closed, selected), QIcon::Selected);
+    cache[closed].insert(key, i);
     return i;
 }
 

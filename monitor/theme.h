@@ -27,6 +27,9 @@ QIcon icon(const QString &name);
 QIcon appIcon();
 // A small round dot of a colour (table state column).
 QIcon dot(const QColor &color);
+// A small padlock in the size of dot(): closed in the accent colour for an encrypted session, open and muted for
+// one that is not (table peer column, the charts' title).
+QIcon padlock(bool closed);
 // Fusion with a dark palette (--dark), for screenshots and systems without a dark theme of their own.
 QPalette darkPalette();
 

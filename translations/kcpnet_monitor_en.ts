@@ -135,6 +135,14 @@
         <source>Charts</source>
         <translation>Charts</translation>
     </message>
+    <message>
+        <source>Encryption</source>
+        <translation>Encryption</translation>
+    </message>
+    <message>
+        <source>Drops by the encryption (failed authentication / replayed)</source>
+        <translation>Drops by the encryption (failed authentication / replayed)</translation>
+    </message>
 </context>
 <context>
     <name>Format</name>
@@ -284,6 +292,30 @@
     <message>
         <source>in flight</source>
         <translation>in flight</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 of %n session(s) encrypted</source>
+        <translation><numerusform>%1 of %n session encrypted</numerusform><numerusform>%1 of %n sessions encrypted</numerusform></translation>
+    </message>
+    <message>
+        <source>Encrypted</source>
+        <translation>Encrypted</translation>
+    </message>
+    <message>
+        <source>Not encrypted</source>
+        <translation>Not encrypted</translation>
+    </message>
+    <message>
+        <source>failed authentication %1 · replayed %2</source>
+        <translation>failed authentication %1 · replayed %2</translation>
+    </message>
+    <message>
+        <source>Sessions encrypted with a pre-shared key or DTLS</source>
+        <translation>Sessions encrypted with a pre-shared key or DTLS</translation>
+    </message>
+    <message>
+        <source>Failed authentication: forged, tampered or wrong-key datagrams. Replayed: datagrams that came before.</source>
+        <translation>Failed authentication: forged, tampered or wrong-key datagrams. Replayed: datagrams that came before.</translation>
     </message>
 </context>
 <context>
@@ -759,6 +791,14 @@
         <source>&lt;h3&gt;kcpnet monitor %1&lt;/h3&gt;&lt;p&gt;Watches the KCP sessions of applications that expose a QKcpMetricsServer: round-trip times, windows, throughput, retransmissions and drops, live.&lt;/p&gt;&lt;p&gt;kcpnet is MIT licensed. This program uses Qt Charts, which is licensed under the GPLv3, so the monitor as built is distributed under the GPLv3. The kcpnet library itself links only Qt Core and Qt Network.&lt;/p&gt;</source>
         <translation>&lt;h3&gt;kcpnet monitor %1&lt;/h3&gt;&lt;p&gt;Watches the KCP sessions of applications that expose a QKcpMetricsServer: round-trip times, windows, throughput, retransmissions and drops, live.&lt;/p&gt;&lt;p&gt;kcpnet is MIT licensed. This program uses Qt Charts, which is licensed under the GPLv3, so the monitor as built is distributed under the GPLv3. The kcpnet library itself links only Qt Core and Qt Network.&lt;/p&gt;</translation>
     </message>
+    <message>
+        <source>%1 encrypted</source>
+        <translation>%1 encrypted</translation>
+    </message>
+    <message>
+        <source>forged or replayed %1</source>
+        <translation>forged or replayed %1</translation>
+    </message>
 </context>
 <context>
     <name>kcpmon::MetricsClient</name>
@@ -870,10 +910,6 @@
         <translation>Share of the segments sent in the last second that were retransmissions</translation>
     </message>
     <message>
-        <source>Datagrams dropped (checksum, wrong conversation, malformed, unexpected)</source>
-        <translation>Datagrams dropped (checksum, wrong conversation, malformed, unexpected)</translation>
-    </message>
-    <message>
         <source>Source</source>
         <translation>Source</translation>
     </message>
@@ -920,6 +956,62 @@
     <message>
         <source>Drops</source>
         <translation>Drops</translation>
+    </message>
+    <message>
+        <source>Datagrams fail authentication or are replayed (%1): forged, tampered or repeated traffic.</source>
+        <translation>Datagrams fail authentication or are replayed (%1): forged, tampered or repeated traffic.</translation>
+    </message>
+    <message>
+        <source>Encrypted (pre-shared key or DTLS)</source>
+        <translation>Encrypted (pre-shared key or DTLS)</translation>
+    </message>
+    <message>
+        <source>Not encrypted</source>
+        <translation>Not encrypted</translation>
+    </message>
+    <message>
+        <source>checksum %1</source>
+        <translation>checksum %1</translation>
+    </message>
+    <message>
+        <source>wrong conversation %1</source>
+        <translation>wrong conversation %1</translation>
+    </message>
+    <message>
+        <source>malformed %1</source>
+        <translation>malformed %1</translation>
+    </message>
+    <message>
+        <source>unexpected %1</source>
+        <translation>unexpected %1</translation>
+    </message>
+    <message>
+        <source>failed authentication %1</source>
+        <translation>failed authentication %1</translation>
+    </message>
+    <message>
+        <source>replayed %1</source>
+        <translation>replayed %1</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>, </translation>
+    </message>
+    <message>
+        <source>&lt;br&gt;dropped %1 (%2)</source>
+        <translation>&lt;br&gt;dropped %1 (%2)</translation>
+    </message>
+    <message>
+        <source>encrypted</source>
+        <translation>encrypted</translation>
+    </message>
+    <message>
+        <source>The peer's address; a closed padlock: the session is encrypted (pre-shared key or DTLS)</source>
+        <translation>The peer's address; a closed padlock: the session is encrypted (pre-shared key or DTLS)</translation>
+    </message>
+    <message>
+        <source>Datagrams dropped (checksum, wrong conversation, malformed, unexpected, failed authentication, replayed)</source>
+        <translation>Datagrams dropped (checksum, wrong conversation, malformed, unexpected, failed authentication, replayed)</translation>
     </message>
 </context>
 <context>

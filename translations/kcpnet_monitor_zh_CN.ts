@@ -135,6 +135,14 @@
         <source>Charts</source>
         <translation>图表</translation>
     </message>
+    <message>
+        <source>Encryption</source>
+        <translation>加密</translation>
+    </message>
+    <message>
+        <source>Drops by the encryption (failed authentication / replayed)</source>
+        <translation>加密层丢弃（认证失败 / 重放）</translation>
+    </message>
 </context>
 <context>
     <name>Format</name>
@@ -284,6 +292,30 @@
     <message>
         <source>in flight</source>
         <translation>在途</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 of %n session(s) encrypted</source>
+        <translation><numerusform>%n 个会话中 %1 个已加密</numerusform></translation>
+    </message>
+    <message>
+        <source>Encrypted</source>
+        <translation>已加密</translation>
+    </message>
+    <message>
+        <source>Not encrypted</source>
+        <translation>未加密</translation>
+    </message>
+    <message>
+        <source>failed authentication %1 · replayed %2</source>
+        <translation>认证失败 %1 · 重放 %2</translation>
+    </message>
+    <message>
+        <source>Sessions encrypted with a pre-shared key or DTLS</source>
+        <translation>使用预共享密钥或 DTLS 加密的会话</translation>
+    </message>
+    <message>
+        <source>Failed authentication: forged, tampered or wrong-key datagrams. Replayed: datagrams that came before.</source>
+        <translation>认证失败：伪造、被篡改或密钥错误的数据报。重放：此前已收到过的数据报。</translation>
     </message>
 </context>
 <context>
@@ -759,6 +791,14 @@
         <source>&lt;h3&gt;kcpnet monitor %1&lt;/h3&gt;&lt;p&gt;Watches the KCP sessions of applications that expose a QKcpMetricsServer: round-trip times, windows, throughput, retransmissions and drops, live.&lt;/p&gt;&lt;p&gt;kcpnet is MIT licensed. This program uses Qt Charts, which is licensed under the GPLv3, so the monitor as built is distributed under the GPLv3. The kcpnet library itself links only Qt Core and Qt Network.&lt;/p&gt;</source>
         <translation>&lt;h3&gt;kcpnet 监视器 %1&lt;/h3&gt;&lt;p&gt;实时监视提供 QKcpMetricsServer 的应用程序中的 KCP 会话：往返时延、窗口、吞吐量、重传与丢弃。&lt;/p&gt;&lt;p&gt;kcpnet 采用 MIT 许可证。本程序使用了以 GPLv3 授权的 Qt Charts，因此构建出的监视器以 GPLv3 分发。kcpnet 库本身只链接 Qt Core 和 Qt Network。&lt;/p&gt;</translation>
     </message>
+    <message>
+        <source>%1 encrypted</source>
+        <translation>%1 个已加密</translation>
+    </message>
+    <message>
+        <source>forged or replayed %1</source>
+        <translation>伪造或重放 %1</translation>
+    </message>
 </context>
 <context>
     <name>kcpmon::MetricsClient</name>
@@ -870,10 +910,6 @@
         <translation>最近一秒发送的分段中重传所占的比例</translation>
     </message>
     <message>
-        <source>Datagrams dropped (checksum, wrong conversation, malformed, unexpected)</source>
-        <translation>被丢弃的数据报（校验和、会话号错误、格式错误、意外）</translation>
-    </message>
-    <message>
         <source>Source</source>
         <translation>来源</translation>
     </message>
@@ -920,6 +956,62 @@
     <message>
         <source>Drops</source>
         <translation>丢弃</translation>
+    </message>
+    <message>
+        <source>Datagrams fail authentication or are replayed (%1): forged, tampered or repeated traffic.</source>
+        <translation>数据报认证失败或被重放（%1）：伪造、被篡改或重复发送的流量。</translation>
+    </message>
+    <message>
+        <source>Encrypted (pre-shared key or DTLS)</source>
+        <translation>已加密（预共享密钥或 DTLS）</translation>
+    </message>
+    <message>
+        <source>Not encrypted</source>
+        <translation>未加密</translation>
+    </message>
+    <message>
+        <source>checksum %1</source>
+        <translation>校验和 %1</translation>
+    </message>
+    <message>
+        <source>wrong conversation %1</source>
+        <translation>会话号错误 %1</translation>
+    </message>
+    <message>
+        <source>malformed %1</source>
+        <translation>格式错误 %1</translation>
+    </message>
+    <message>
+        <source>unexpected %1</source>
+        <translation>意外 %1</translation>
+    </message>
+    <message>
+        <source>failed authentication %1</source>
+        <translation>认证失败 %1</translation>
+    </message>
+    <message>
+        <source>replayed %1</source>
+        <translation>重放 %1</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>，</translation>
+    </message>
+    <message>
+        <source>&lt;br&gt;dropped %1 (%2)</source>
+        <translation>&lt;br&gt;已丢弃 %1（%2）</translation>
+    </message>
+    <message>
+        <source>encrypted</source>
+        <translation>已加密</translation>
+    </message>
+    <message>
+        <source>The peer's address; a closed padlock: the session is encrypted (pre-shared key or DTLS)</source>
+        <translation>对端地址；闭合的锁图标表示会话已加密（预共享密钥或 DTLS）</translation>
+    </message>
+    <message>
+        <source>Datagrams dropped (checksum, wrong conversation, malformed, unexpected, failed authentication, replayed)</source>
+        <translation>被丢弃的数据报（校验和、会话号错误、格式错误、意外、认证失败、重放）</translation>
     </message>
 </context>
 <context>

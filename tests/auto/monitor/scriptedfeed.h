@@ -20,6 +20,9 @@ struct ScriptedSession {
     double srtt = 20, rttvar = 5, rto = 60, cwnd = 128, inFlight = 10;
     qint64 ageMs = 1000, lastReceiveMs = 10;
     quint64 bytesSent = 0, bytesReceived = 0, segmentsSent = 0, rtxTimeout = 0, rtxFast = 0, dropsChecksum = 0;
+    quint64 dropsUnauthentic = 0, dropsReplayed = 0;
+    bool encrypted = false;
+    bool olderExporter = false; // written without "encrypted" and the unauthentic/replayed drops
 };
 
 inline QJsonObject scriptedCounters(const ScriptedSession &s)
@@ -42,6 +45,10 @@ inline QJsonObject scriptedCounters(const ScriptedSession &s)
     drops.insert(QStringLiteral("wrong_conversation"), 0);
     drops.insert(QStringLiteral("malformed"), 0);
     drops.insert(QStringLiteral("unexpected"), 0);
+    if (!s.olderExporter) {
+        drops.insert(QStringLiteral("unauthentic"), qint64(s.dropsUnauthentic));
+        drops.insert(QStringLiteral("replayed"), qint64(s.dropsReplayed));
+    }
     o.insert(QStringLiteral("drops"), drops);
     return o;
 }
@@ -72,6 +79,8 @@ inline QJsonObject scriptedSnapshotJson(qint64 timeMs, const std::vector<Scripte
         o.insert(QStringLiteral("ssthresh"), 64);
         o.insert(QStringLiteral("in_flight"), s.inFlight);
         o.insert(QStringLiteral("tracing"), false);
+        if (!s.olderExporter)
+            o.insert(QStringLiteral("encrypted"), s.encrypted);
         list.append(o);
         total.bytesSent += s.bytesSent;
         total.bytesReceived += s.bytesReceived;
@@ -79,6 +88,9 @@ inline QJsonObject scriptedSnapshotJson(qint64 timeMs, const std::vector<Scripte
         total.rtxTimeout += s.rtxTimeout;
         total.rtxFast += s.rtxFast;
         total.dropsChecksum += s.dropsChecksum;
+        total.dropsUnauthentic += s.dropsUnauthentic;
+        total.dropsReplayed += s.dropsReplayed;
+        total.olderExporter = total.olderExporter || s.olderExporter;
     }
     QJsonObject totals = scriptedCounters(total);
     totals.insert(QStringLiteral("sessions"), qint64(sessions.size()));

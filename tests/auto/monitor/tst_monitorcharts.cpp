@@ -4,10 +4,12 @@
 // time window, pause, synchronised zoom, the trace graph, and the cost of a 10 Hz refresh with 100 sessions.
 
 #include "chartpanel.h"
+#include "language.h"
 #include "recorder.h"
 #include "scriptedfeed.h"
 #include "sessionmodel.h"
 #include "statcard.h"
+#include "theme.h"
 #include "timechart.h"
 #include "tracepanel.h"
 
@@ -19,6 +21,7 @@
 #include <QtCore/qelapsedtimer.h>
 #include <QtTest/qsignalspy.h>
 #include <QtTest/qtest.h>
+#include <QtWidgets/qlabel.h>
 
 using namespace kcpmon;
 
@@ -53,6 +56,7 @@ class tst_MonitorCharts : public QObject
 
 private Q_SLOTS:
     void chartsReceivePoints();
+    void encryptionDetail();
     void windowPauseZoom();
     void traceGraph();
     void sparklines();
@@ -99,6 +103,62 @@ void tst_MonitorCharts::chartsReceivePoints()
     panel.setSessionKey(Recorder::makeKey(ep, 99));
     QCOMPARE(panel.pointCount(ChartPanel::RttChart), 0);
     QVERIFY(!panel.renderImage().isNull());
+}
+
+void tst_MonitorCharts::encryptionDetail()
+{
+    Language language; // the English plural forms
+    QCOMPARE(language.apply(QStringLiteral("en")), QStringLiteral("en"));
+    Recorder rec;
+    ChartPanel panel(&rec);
+    panel.resize(900, 600);
+    panel.show();
+    const int ep = rec.addEndpoint(QStringLiteral("a"));
+    ScriptedSession a, b, c;
+    a.id = 1;
+    a.encrypted = true;
+    b.id = 2;
+    b.peer = QStringLiteral("127.0.0.1:40002");
+    c.id = 3;
+    c.peer = QStringLiteral("127.0.0.1:40003");
+    c.encrypted = true;
+    for (int i = 0; i <= 4; ++i) {
+        a.dropsUnauthentic = quint64(i);
+        a.dropsReplayed = quint64(i / 2);
+        rec.ingest(ep, scriptedSnapshot(i * 100, {a, b, c}), 5000 + i * 100);
+    }
+    auto detailLabel = [&panel]() -> QLabel * {
+        const auto labels = panel.findChildren<QLabel *>();
+        for (QLabel *l : labels) {
+            if (l->text() == panel.detailText() && !l->text().isEmpty())
+                return l;
+        }
+        return nullptr;
+    };
+    const QColor normal = panel.palette().color(QPalette::WindowText);
+
+    // All sessions: how many are encrypted, and what their encryption refused.
+    panel.refresh();
+    QCOMPARE(panel.detailText(), QStringLiteral("2 of 3 sessions encrypted · failed authentication 4 · replayed 2"));
+    QVERIFY(detailLabel());
+    QCOMPARE(detailLabel()->palette().color(QPalette::WindowText), theme::health(Health::Warning));
+
+    // The encrypted session under attack: amber, the counters.
+    panel.setSessionKey(Recorder::makeKey(ep, 1));
+    QCOMPARE(panel.detailText(), QStringLiteral("Encrypted · failed authentication 4 · replayed 2"));
+    QCOMPARE(detailLabel()->palette().color(QPalette::WindowText), theme::health(Health::Warning));
+    QVERIFY(detailLabel()->toolTip().startsWith(QLatin1String("Encrypted (pre-shared key or DTLS)")));
+    // An encrypted session that nobody attacks: zeros, in the normal colour.
+    panel.setSessionKey(Recorder::makeKey(ep, 3));
+    QCOMPARE(panel.detailText(), QStringLiteral("Encrypted · failed authentication 0 · replayed 0"));
+    QCOMPARE(detailLabel()->palette().color(QPalette::WindowText), normal);
+    // A plain session: no counters that cannot move.
+    panel.setSessionKey(Recorder::makeKey(ep, 2));
+    QCOMPARE(panel.detailText(), QStringLiteral("Not encrypted"));
+    QCOMPARE(detailLabel()->toolTip(), QStringLiteral("Not encrypted"));
+    // An ended session: nothing.
+    panel.setSessionKey(Recorder::makeKey(ep, 99));
+    QVERIFY(panel.detailText().isEmpty());
 }
 
 void tst_MonitorCharts::windowPauseZoom()

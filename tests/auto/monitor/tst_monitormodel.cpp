@@ -10,10 +10,15 @@
 #include "recorder.h"
 #include "scriptedfeed.h"
 #include "sessionmodel.h"
+#include "theme.h"
 
 #include <QtCore/qbuffer.h>
+#include <QtCore/qjsonarray.h>
 #include <QtCore/qlocale.h>
 #include <QtGui/qbrush.h>
+#include <QtGui/qguiapplication.h>
+#include <QtGui/qicon.h>
+#include <QtGui/qimage.h>
 #include <QtTest/qabstractitemmodeltester.h>
 #include <QtTest/qsignalspy.h>
 #include <QtTest/qtest.h>
@@ -28,8 +33,11 @@ class tst_MonitorModel : public QObject
 private Q_SLOTS:
     void initTestCase();
     void parsesSnapshot();
+    void olderExporterDefaults();
     void ratesFromCounterDeltas();
     void tableRowsFollowTheFeed();
+    void encryptionInTable();
+    void padlockShapes();
     void healthColours_data();
     void healthColours();
     void sortAndFilter();
@@ -52,6 +60,9 @@ void tst_MonitorModel::parsesSnapshot()
     s.rtxTimeout = 3;
     s.rtxFast = 4;
     s.dropsChecksum = 2;
+    s.dropsUnauthentic = 5;
+    s.dropsReplayed = 3;
+    s.encrypted = true;
     const Snapshot snap = scriptedSnapshot(5000, {s});
     QVERIFY(snap.valid);
     QCOMPARE(snap.timeMs, 5000);
@@ -63,10 +74,53 @@ void tst_MonitorModel::parsesSnapshot()
     QCOMPARE(i.srtt, 20.0);
     QCOMPARE(i.counters.bytesSent, quint64(1234));
     QCOMPARE(i.counters.retransmits(), quint64(7));
-    QCOMPARE(i.counters.drops(), quint64(2));
+    QVERIFY(i.encrypted);
+    QCOMPARE(i.counters.dropsChecksum, quint64(2));
+    QCOMPARE(i.counters.dropsUnauthentic, quint64(5));
+    QCOMPARE(i.counters.dropsReplayed, quint64(3));
+    QCOMPARE(i.counters.securityDrops(), quint64(8));
+    QCOMPARE(i.counters.drops(), quint64(10)); // every reason counts in the total
     QCOMPARE(snap.totals.bytesSent, quint64(1234));
+    QCOMPARE(snap.totals.dropsUnauthentic, quint64(5));
+    QCOMPARE(snap.totals.dropsReplayed, quint64(3));
+    QCOMPARE(snap.totals.drops(), quint64(10));
     QCOMPARE(snap.sources, QStringList{QStringLiteral("server0")});
     QVERIFY(!Snapshot::fromJson(QJsonObject()).valid);
+}
+
+void tst_MonitorModel::olderExporterDefaults()
+{
+    // An exporter from before encryption: no "encrypted", no unauthentic/replayed drops.
+    ScriptedSession s;
+    s.dropsChecksum = 2;
+    s.dropsUnauthentic = 5; // not written
+    s.encrypted = true;     // not written
+    s.olderExporter = true;
+    const QJsonObject json = scriptedSnapshotJson(100, {s});
+    const QJsonObject session = json.value(QLatin1String("sessions")).toArray().at(0).toObject();
+    QVERIFY(!session.contains(QLatin1String("encrypted")));
+    QVERIFY(!session.value(QLatin1String("drops")).toObject().contains(QLatin1String("unauthentic")));
+    QVERIFY(!session.value(QLatin1String("drops")).toObject().contains(QLatin1String("replayed")));
+    const Snapshot snap = Snapshot::fromJson(json);
+    QVERIFY(snap.valid);
+    QCOMPARE(snap.sessions.size(), 1);
+    const SessionInfo &i = snap.sessions[0];
+    QVERIFY(!i.encrypted);
+    QCOMPARE(i.counters.dropsUnauthentic, quint64(0));
+    QCOMPARE(i.counters.dropsReplayed, quint64(0));
+    QCOMPARE(i.counters.drops(), quint64(2));
+    QCOMPARE(snap.totals.securityDrops(), quint64(0));
+
+    // In the table: an open padlock and "Not encrypted", the drops those it was told of.
+    Recorder rec;
+    SessionModel model(&rec);
+    rec.ingest(rec.addEndpoint(QStringLiteral("old")), snap, 1000);
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(model.index(0, SessionModel::PeerColumn).data(SessionModel::EncryptedRole).toBool(), false);
+    QCOMPARE(model.index(0, SessionModel::PeerColumn).data(Qt::DecorationRole).value<QIcon>().cacheKey(),
+             theme::padlock(false).cacheKey());
+    QVERIFY(model.index(0, SessionModel::PeerColumn).data(Qt::ToolTipRole).toString().contains(QLatin1String("Not encrypted")));
+    QCOMPARE(model.index(0, SessionModel::DropsColumn).data(SessionModel::SortRole).toULongLong(), 2ull);
 }
 
 void tst_MonitorModel::ratesFromCounterDeltas()
@@ -149,6 +203,136 @@ void tst_MonitorModel::tableRowsFollowTheFeed()
     QCOMPARE(model.rowCount(), 2);
     rec.clear();
     QCOMPARE(model.rowCount(), 0);
+}
+
+void tst_MonitorModel::encryptionInTable()
+{
+    Recorder rec;
+    SessionModel model(&rec);
+    SessionFilterModel proxy;
+    proxy.setSourceModel(&model);
+    const int ep = rec.addEndpoint(QStringLiteral("a"));
+    ScriptedSession a, b;
+    a.id = 1;
+    a.encrypted = true;
+    a.dropsChecksum = 1; // old news: it does not move
+    b.id = 2;
+    b.peer = QStringLiteral("127.0.0.1:40002");
+    // Someone starts sending forged and repeated datagrams to the encrypted session.
+    for (int i = 0; i <= 4; ++i) {
+        a.dropsUnauthentic = quint64(i);
+        a.dropsReplayed = quint64(i / 2);
+        a.segmentsSent = b.segmentsSent = quint64(i) * 10;
+        rec.ingest(ep, scriptedSnapshot(i * 100, {a, b}), 5000 + i * 100);
+    }
+    QCOMPARE(model.rowCount(), 2);
+    const int ra = model.rowOf(Recorder::makeKey(ep, 1));
+    const int rb = model.rowOf(Recorder::makeKey(ep, 2));
+    QVERIFY(ra >= 0 && rb >= 0);
+    const QModelIndex peerA = model.index(ra, SessionModel::PeerColumn);
+    const QModelIndex peerB = model.index(rb, SessionModel::PeerColumn);
+
+    // The padlock beside the peer: closed for the encrypted session, open for the other.
+    QCOMPARE(peerA.data(SessionModel::EncryptedRole).toBool(), true);
+    QCOMPARE(peerB.data(SessionModel::EncryptedRole).toBool(), false);
+    const QIcon lockA = peerA.data(Qt::DecorationRole).value<QIcon>();
+    const QIcon lockB = peerB.data(Qt::DecorationRole).value<QIcon>();
+    QVERIFY(!lockA.isNull() && !lockB.isNull());
+    QCOMPARE(lockA.cacheKey(), theme::padlock(true).cacheKey());
+    QCOMPARE(lockB.cacheKey(), theme::padlock(false).cacheKey());
+    QCOMPARE(peerA.data().toString(), QStringLiteral("127.0.0.1:40000")); // the text stays the address
+    // No other column carries the padlock (the state column keeps its dot).
+    QVERIFY(model.index(ra, SessionModel::SourceColumn).data(Qt::DecorationRole).isNull());
+    QCOMPARE(model.index(ra, SessionModel::StateColumn).data(Qt::DecorationRole).value<QIcon>().cacheKey(),
+             theme::dot(theme::health(Health::Warning)).cacheKey());
+
+    // Tooltips say it in words, and break the drops down.
+    const QString tipA = peerA.data(Qt::ToolTipRole).toString();
+    const QString tipB = peerB.data(Qt::ToolTipRole).toString();
+    QVERIFY2(tipA.contains(QLatin1String("<br>Encrypted (pre-shared key or DTLS)")), qPrintable(tipA));
+    QVERIFY2(tipB.contains(QLatin1String("<br>Not encrypted")), qPrintable(tipB));
+    QVERIFY(!tipB.contains(QLatin1String("Encrypted (")));
+    QVERIFY2(tipA.contains(QLatin1String("dropped 7 (checksum 1, failed authentication 4, replayed 2)")), qPrintable(tipA));
+    QVERIFY(!tipB.contains(QLatin1String("dropped"))); // nothing dropped: no line
+    QCOMPARE(model.index(ra, SessionModel::DropsColumn).data(Qt::ToolTipRole).toString(), tipA);
+
+    // The drops column counts every reason.
+    QCOMPARE(model.index(ra, SessionModel::DropsColumn).data().toString(), QStringLiteral("7"));
+    QCOMPARE(model.index(ra, SessionModel::DropsColumn).data(SessionModel::SortRole).toULongLong(), 7ull);
+    QCOMPARE(model.index(rb, SessionModel::DropsColumn).data().toString(), QStringLiteral("0"));
+    const QString dropsHeader = model.headerData(SessionModel::DropsColumn, Qt::Horizontal, Qt::ToolTipRole).toString();
+    QVERIFY(dropsHeader.contains(QLatin1String("failed authentication")));
+    QVERIFY(dropsHeader.contains(QLatin1String("replayed")));
+    QVERIFY(model.headerData(SessionModel::PeerColumn, Qt::Horizontal, Qt::ToolTipRole).toString().contains(QLatin1String("padlock")));
+
+    // Forged and replayed datagrams arriving make the row amber, with its own reason (not "dropped" in general:
+    // the checksum drops did not move).
+    const Track *t = rec.track(Recorder::makeKey(ep, 1));
+    QVERIFY(qAbs(t->rates.securityDrops - 15.0) < 1e-9); // 6 in 0.4 s
+    QCOMPARE(t->rates.drops, t->rates.securityDrops);
+    QCOMPARE(peerA.data(SessionModel::HealthRole).toInt(), int(Health::Warning));
+    QVERIFY2(tipA.contains(QStringLiteral("• Datagrams fail authentication or are replayed (15 /s)")), qPrintable(tipA));
+    QVERIFY(!tipA.contains(QLatin1String("Datagrams are being dropped")));
+    QCOMPARE(peerB.data(SessionModel::HealthRole).toInt(), int(Health::Good));
+
+    // "encrypted" in the filter finds the encrypted session only (not the one that is "not encrypted").
+    proxy.setText(QStringLiteral("encrypted"));
+    QCOMPARE(proxy.rowCount(), 1);
+    QCOMPARE(proxy.index(0, SessionModel::PeerColumn).data().toString(), QStringLiteral("127.0.0.1:40000"));
+    proxy.setText(QString());
+    QCOMPARE(proxy.rowCount(), 2);
+
+    // The session report has both.
+    const QString report = Exporter::htmlReport(QStringLiteral("r"), t, {}, QImage(), QStringLiteral("a"));
+    QVERIFY(report.contains(QLatin1String("<tr><th>Encryption</th><td>Encrypted (pre-shared key or DTLS)</td></tr>")));
+    QVERIFY(report.contains(QLatin1String("<tr><th>Drops by the encryption (failed authentication / replayed)</th><td>4 / 2</td></tr>")));
+    const QString reportB = Exporter::htmlReport(QStringLiteral("r"), rec.track(Recorder::makeKey(ep, 2)), {}, QImage(), QStringLiteral("a"));
+    QVERIFY(reportB.contains(QLatin1String("<tr><th>Encryption</th><td>Not encrypted</td></tr>")));
+
+    // The forgeries stop (the counters stay where they are): the row is healthy again.
+    for (int i = 5; i <= 20; ++i)
+        rec.ingest(ep, scriptedSnapshot(i * 100, {a, b}), 5000 + i * 100);
+    QCOMPARE(rec.track(Recorder::makeKey(ep, 1))->rates.securityDrops, 0.0);
+    QCOMPARE(model.index(ra, SessionModel::PeerColumn).data(SessionModel::HealthRole).toInt(), int(Health::Good));
+}
+
+void tst_MonitorModel::padlockShapes()
+{
+    // The padlocks are drawn on a 24 px grid (16 px at 1.5×): look at the pixels that tell them apart.
+    const QImage closed = theme::padlock(true).pixmap(QSize(16, 16), 1.5).toImage().convertToFormat(QImage::Format_ARGB32);
+    const QImage open = theme::padlock(false).pixmap(QSize(16, 16), 1.5).toImage().convertToFormat(QImage::Format_ARGB32);
+    QCOMPARE(closed.size(), QSize(24, 24));
+    QCOMPARE(open.size(), QSize(24, 24));
+    auto opaque = [](const QImage &img, int x, int y) { return qAlpha(img.pixel(x, y)) > 200; };
+    auto clear = [](const QImage &img, int x, int y) { return qAlpha(img.pixel(x, y)) < 40; };
+    // Both: a solid body with a keyhole through which the row shows.
+    for (const QImage *img : {&closed, &open}) {
+        QVERIFY(opaque(*img, 7, 19));
+        QVERIFY(opaque(*img, 16, 18));
+        QVERIFY(clear(*img, 12, 15));
+        QVERIFY(clear(*img, 1, 1));
+    }
+    // Closed: the shackle's right leg goes down into the body; open: it stands clear of it.
+    QVERIFY(opaque(closed, 16, 10));
+    QVERIFY(clear(open, 16, 10));
+    // Open, the shackle is higher.
+    QVERIFY(opaque(open, 12, 1));
+    QVERIFY(clear(closed, 12, 1));
+    // Colours: the accent for closed, the muted grey for open.
+    QCOMPARE(QColor(closed.pixel(7, 19)).rgb(), theme::series(0).rgb());
+    QCOMPARE(QColor(open.pixel(7, 19)).rgb(), theme::health(Health::Inactive).rgb());
+    // On a selected row (whose highlight may be the accent itself) the padlock takes the highlighted text's
+    // colour, the open one translucent.
+    const QColor highlightedText = QGuiApplication::palette().color(QPalette::HighlightedText);
+    const QImage closedSelected = theme::padlock(true).pixmap(QSize(16, 16), 1.5, QIcon::Selected).toImage().convertToFormat(QImage::Format_ARGB32);
+    const QImage openSelected = theme::padlock(false).pixmap(QSize(16, 16), 1.5, QIcon::Selected).toImage().convertToFormat(QImage::Format_ARGB32);
+    QCOMPARE(QColor(closedSelected.pixel(7, 19)).rgb(), highlightedText.rgb());
+    QCOMPARE(qAlpha(closedSelected.pixel(7, 19)), 255);
+    const int a = qAlpha(openSelected.pixel(7, 19));
+    QVERIFY2(a > 130 && a < 170, qPrintable(QString::number(a)));
+    // Evenly translucent: where the shackle enters the body is no darker than the rest of the body.
+    QCOMPARE(qAlpha(openSelected.pixel(8, 11)), a);
+    QVERIFY(clear(openSelected, 16, 10));
 }
 
 void tst_MonitorModel::healthColours_data()

@@ -179,6 +179,17 @@ void tst_MonitorTranslations::qmFilesEmbedded()
     // Chinese text, not a copy of the English.
     QVERIFY(std::any_of(sessions.cbegin(), sessions.cend(), [](QChar c) { return c.unicode() >= 0x4e00 && c.unicode() <= 0x9fff; }));
     QVERIFY(!zh.translate("kcpmon::TracePanel", "%n event(s) loaded.", nullptr, 3).isEmpty());
+    // Encryption and the drops of the encryption layer, where the operator reads them.
+    QCOMPARE(zh.translate("kcpmon::SessionModel", "Encrypted (pre-shared key or DTLS)"), QStringLiteral("已加密（预共享密钥或 DTLS）"));
+    QCOMPARE(zh.translate("kcpmon::SessionModel", "Not encrypted"), QStringLiteral("未加密"));
+    QCOMPARE(zh.translate("kcpmon::SessionModel", "failed authentication %1"), QStringLiteral("认证失败 %1"));
+    QCOMPARE(zh.translate("kcpmon::SessionModel", "replayed %1"), QStringLiteral("重放 %1"));
+    QCOMPARE(zh.translate("kcpmon::ChartPanel", "failed authentication %1 · replayed %2"), QStringLiteral("认证失败 %1 · 重放 %2"));
+    QCOMPARE(zh.translate("kcpmon::ChartPanel", "%1 of %n session(s) encrypted", nullptr, 12), QStringLiteral("%n 个会话中 %1 个已加密"));
+    QTranslator en;
+    QVERIFY(en.load(Language::qmPath(QStringLiteral("en"))));
+    QCOMPARE(en.translate("kcpmon::ChartPanel", "%1 of %n session(s) encrypted", nullptr, 1), QStringLiteral("%1 of %n session encrypted"));
+    QCOMPARE(en.translate("kcpmon::ChartPanel", "%1 of %n session(s) encrypted", nullptr, 12), QStringLiteral("%1 of %n sessions encrypted"));
 }
 
 void tst_MonitorTranslations::switchRetranslates()
