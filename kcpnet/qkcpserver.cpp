@@ -43,6 +43,15 @@ bool isSessionHello(const char *data, qsizetype size, std::uint64_t *nonce)
     *nonce = hello.nonce;
     return true;
 }
+#if QT_CONFIG(dtls)
+void addDtlsCounters(QKcpServerStatistics &s, const QKcpDtlsServer::Counters &c)
+{
+    s.dtlsHandshakes += c.handshakesCompleted;
+    s.dtlsHandshakeFailures += c.handshakesFailed;
+    s.dtlsCookiesSent += c.cookiesSent;
+    s.droppedDtls += c.dropped;
+}
+#endif
 } // namespace
 
 size_t qHash(const QKcpPeerKey &k, size_t seed) noexcept
@@ -174,8 +183,7 @@ void QKcpServerPrivate::startDtls()
     Q_Q(QKcpServer);
     stopDtls();
     dtls = new QKcpDtlsServer(*sslConfiguration, q);
-    const kcpnet::KcpSessionConfig &c = QKcpConfigPrivate::get(config);
-    dtls->setHandshakeTimeout(static_cast<int>(std::clamp<std::uint32_t>(c.connectTimeout, 1000, 600000)));
+    dtls->setHandshakeTimeout(qkcpDtlsHandshakeTimeout(config));
     QObject::connect(dtls, &QKcpDtlsServer::peerError, q,
                      [this, q](const QHostAddress &address, quint16 port, const QString &reason) {
                          qCInfo(lcKcpServer) << "DTLS handshake with" << address << port << "failed:" << reason;
@@ -191,9 +199,7 @@ void QKcpServerPrivate::startDtls()
                      [this, q](const QHostAddress &address, quint16 port) {
         // An association nobody builds a session on would hold one of the bounded slots forever: the client has
         // its connect timeout to send a kcpnet HELLO through it.
-        const int grace = static_cast<int>(
-                std::clamp<std::uint32_t>(QKcpConfigPrivate::get(config).connectTimeout, 1000, 600000));
-        QTimer::singleShot(grace, q, [this, address, port] {
+        QTimer::singleShot(qkcpDtlsHandshakeTimeout(config), q, [this, address, port] {
             if (dtls && !byAddress.contains(qkcpPeerKey(address, port)))
                 dtls->removePeer(address, port);
         });
@@ -215,11 +221,7 @@ void QKcpServerPrivate::stopDtls()
 {
     if (!dtls)
         return;
-    const QKcpDtlsServer::Counters c = dtls->counters();
-    stats.dtlsHandshakes += c.handshakesCompleted;
-    stats.dtlsHandshakeFailures += c.handshakesFailed;
-    stats.dtlsCookiesSent += c.cookiesSent;
-    stats.droppedDtls += c.dropped;
+    addDtlsCounters(stats, dtls->counters()); // what this DTLS server counted outlives it
     dtls->disconnect();
     dtls->deleteLater();
     dtls = nullptr;
@@ -710,11 +712,7 @@ QKcpServerStatistics QKcpServer::serverStatistics() const
     s.resetsSent = h.resetsSent;
 #if QT_CONFIG(dtls)
     if (d->dtls) {
-        const QKcpDtlsServer::Counters c = d->dtls->counters();
-        s.dtlsHandshakes += c.handshakesCompleted;
-        s.dtlsHandshakeFailures += c.handshakesFailed;
-        s.dtlsCookiesSent += c.cookiesSent;
-        s.droppedDtls += c.dropped;
+        addDtlsCounters(s, d->dtls->counters());
         s.dtlsAssociations = static_cast<quint32>(d->dtls->peerCount());
     }
 #endif

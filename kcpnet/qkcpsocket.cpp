@@ -123,6 +123,19 @@ void qkcpTuneUdpBuffers(QUdpSocket *udp, const kcpnet::KcpSessionConfig &c)
     udp->setSocketOption(QAbstractSocket::SendBufferSizeSocketOption, want);
 }
 
+kcpnet::KcpSessionConfig qkcpSessionConfig(const QKcpConfig &config, int dtlsOverhead)
+{
+    kcpnet::KcpSessionConfig c = QKcpConfigPrivate::get(config);
+    if (dtlsOverhead > 0 && c.mtu > std::uint32_t(dtlsOverhead) + kcpnet::kSessionMaxControlSize)
+        c.mtu -= static_cast<std::uint32_t>(dtlsOverhead);
+    return c;
+}
+
+int qkcpDtlsHandshakeTimeout(const QKcpConfig &config)
+{
+    return static_cast<int>(std::clamp<std::uint32_t>(QKcpConfigPrivate::get(config).connectTimeout, 1000, 600000));
+}
+
 namespace {
 
 void applySocketOption(QUdpSocket *udp, int option, const QVariant &value)
@@ -353,8 +366,7 @@ void QKcpSocketPrivate::startConnecting(const QHostAddress &address)
         // Certificate mode: DTLS first; the session starts once it is up (dtlsEstablished()).
         const Ssl &s = sslState();
         dtls = new QKcpDtlsClient(s.configuration, address, peerPort, s.peerName.isEmpty() ? peerName : s.peerName, q);
-        dtls->setHandshakeTimeout(static_cast<int>(
-                std::clamp<std::uint32_t>(QKcpConfigPrivate::get(config).connectTimeout, 1000, 600000)));
+        dtls->setHandshakeTimeout(qkcpDtlsHandshakeTimeout(config));
         if (!s.errorsToIgnore.isEmpty())
             dtls->ignoreVerificationErrors(s.errorsToIgnore);
         QObject::connect(dtls, &QKcpDtlsClient::failed, q, [this](const QString &reason) {
@@ -373,13 +385,11 @@ void QKcpSocketPrivate::startConnecting(const QHostAddress &address)
 
 void QKcpSocketPrivate::startSession(qint64 now)
 {
-    kcpnet::KcpSessionConfig sessionConfig = QKcpConfigPrivate::get(config);
+    int overhead = 0;
 #if QT_CONFIG(dtls)
-    // Each datagram travels as one DTLS record: leave room for its header, nonce and tag within the MTU.
-    if (dtlsOverhead > 0 && sessionConfig.mtu > std::uint32_t(dtlsOverhead) + kcpnet::kSessionMaxControlSize)
-        sessionConfig.mtu -= static_cast<std::uint32_t>(dtlsOverhead);
+    overhead = dtlsOverhead;
 #endif
-    session = std::make_unique<KcpSession>(KcpSession::Role::Client, sessionConfig, this);
+    session = std::make_unique<KcpSession>(KcpSession::Role::Client, qkcpSessionConfig(config, overhead), this);
     if (config.protocol() == QKcpConfig::PlainKcp) {
         QString problem;
         std::unique_ptr<kcpnet::KcpPacketTransform> transform = qkcpMakeTransform(config, &problem);
@@ -527,10 +537,7 @@ void QKcpSocketPrivate::initServerSide(QKcpServerPrivate *srv, quint32 conv, con
     startedAt = now;
     lastReceive = now;
     state = QAbstractSocket::ConnectedState; // born connected: no signals before the server hands it out
-    kcpnet::KcpSessionConfig sessionConfig = QKcpConfigPrivate::get(config);
-    if (overhead > 0 && sessionConfig.mtu > std::uint32_t(overhead) + kcpnet::kSessionMaxControlSize)
-        sessionConfig.mtu -= static_cast<std::uint32_t>(overhead); // one DTLS record per datagram
-    session = std::make_unique<KcpSession>(KcpSession::Role::Server, sessionConfig, this);
+    session = std::make_unique<KcpSession>(KcpSession::Role::Server, qkcpSessionConfig(config, overhead), this);
     session->acceptConfirmed(conv, qkcpNow32(now), secrets);
     attachTrace();
     reschedule(now);

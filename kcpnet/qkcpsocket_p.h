@@ -29,6 +29,11 @@ void qkcpTuneUdpBuffers(QUdpSocket *udp, const kcpnet::KcpSessionConfig &config)
 // The kcp-go packet layers (FEC, cipher) a plain-KCP configuration asks for; nullptr when none.
 // Sets *error and returns nullptr when the configuration names something unsupported.
 std::unique_ptr<kcpnet::KcpPacketTransform> qkcpMakeTransform(const QKcpConfig &config, QString *error);
+// The session configuration of `config`; with DTLS, each datagram travels as one record, so the MTU leaves room for
+// `dtlsOverhead` bytes of record header, nonce and tag.
+kcpnet::KcpSessionConfig qkcpSessionConfig(const QKcpConfig &config, int dtlsOverhead);
+// How long a DTLS handshake may take (and a finished one may wait for its session): the connect timeout, 1 s..10 min.
+int qkcpDtlsHandshakeTimeout(const QKcpConfig &config);
 
 class QKcpSocketPrivate : public kcpnet::KcpSessionHandler, public QKcpScheduled
 {
