@@ -35,11 +35,11 @@ void printTotals(const char *role, const tunnel::SessionStats &t)
 {
     std::fprintf(stderr,
                  "kcpnet-tunnel %s: streams opened %llu, closed %llu; tcp->kcp %llu bytes, kcp->tcp %llu bytes; "
-                 "on the KCP stream out %llu, in %llu bytes\n",
+                 "on the KCP stream out %llu, in %llu bytes; FINs resent %llu\n",
                  role, static_cast<unsigned long long>(t.streamsOpened),
                  static_cast<unsigned long long>(t.streamsClosed), static_cast<unsigned long long>(t.tcpToKcp),
                  static_cast<unsigned long long>(t.kcpToTcp), static_cast<unsigned long long>(t.kcpBytesOut),
-                 static_cast<unsigned long long>(t.kcpBytesIn));
+                 static_cast<unsigned long long>(t.kcpBytesIn), static_cast<unsigned long long>(t.finsResent));
     std::fflush(stderr);
 }
 

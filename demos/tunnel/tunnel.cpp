@@ -22,6 +22,10 @@ constexpr qint64 kKcpReadBuffer = 1024 * 1024; // QKcpSocket read buffer: beyond
 constexpr qint64 kKcpReadChunk = 64 * 1024;
 constexpr int kReadRoundsPerTurn = 32; // then the event loop turns (timers, other sockets)
 constexpr int kLingerMs = 60000;       // a closing TCP socket that cannot flush is aborted after this
+constexpr int kFinResendTickMs = 250;
+constexpr int kFinFirstResendMs = 500; // then twice the wait each time
+constexpr int kFinResends = 3;
+constexpr std::size_t kMaxFinWaits = 4096;
 
 QString nowStamp()
 {
@@ -77,6 +81,7 @@ void addStats(SessionStats &into, const SessionStats &from)
     into.framesOut += from.framesOut;
     into.kcpBytesIn += from.kcpBytesIn;
     into.kcpBytesOut += from.kcpBytesOut;
+    into.finsResent += from.finsResent;
 }
 
 bool parseHostPort(const QString &text, QString *host, quint16 *port)
@@ -246,6 +251,9 @@ MuxSession::MuxSession(QKcpSocket *kcp, const TunnelOptions &options, bool clien
         connect(&m_timeout, &QTimer::timeout, this, &MuxSession::onTimeoutTick);
         m_timeout.start();
     }
+    m_clock.start();
+    m_finResend.setInterval(kFinResendTickMs);
+    connect(&m_finResend, &QTimer::timeout, this, &MuxSession::onFinResendTick);
     // A server-side socket may hold the first data already (it arrived with the datagram that created it).
     scheduleRead();
 }
@@ -277,6 +285,8 @@ void MuxSession::close(const QString &reason)
     m_peer = peer();
     m_keepAlive.stop();
     m_timeout.stop();
+    m_finResend.stop();
+    m_finWait.clear();
     std::map<quint32, std::unique_ptr<Stream>> streams;
     streams.swap(m_streams);
     for (auto &entry : streams) {
@@ -521,10 +531,14 @@ void MuxSession::finishStream(Stream *s, bool sendFin)
     const quint32 sid = s->sid;
     const QPointer<QTcpSocket> tcp = s->tcp;
     const bool connected = s->tcpConnected;
+    const bool peerFinished = s->remoteFin;
     m_tcpBacklog -= s->backlog;
     m_streams.erase(sid); // s is gone from here on
-    if (sendFin && !m_closed)
+    if (sendFin && !m_closed) {
         sendFrame(smux::Fin, sid);
+        if (!peerFinished)
+            awaitPeerFin(sid);
+    }
     ++m_stats.streamsClosed;
     if (!m_options.quiet)
         log(QStringLiteral("stream closed %1(%2)").arg(peer()).arg(sid));
@@ -585,6 +599,10 @@ bool MuxSession::handleFrame(const smux::Frame &f)
     case smux::Fin:
         if (Stream *s = find(f.sid))
             remoteFin(s);
+        else
+            m_finWait.erase(f.sid); // the answer to our FIN
+        if (m_finWait.empty())
+            m_finResend.stop();
         break;
     case smux::Psh:
         if (f.size > 0) {
@@ -753,6 +771,42 @@ void MuxSession::onTimeoutTick()
         return;
     }
     m_dataReady = false;
+}
+
+// smux's OpenStream() writes the SYN before it files the new stream in its table, so a FIN that comes back at once
+// (the target refused, on a fast link) can reach kcptun's receive loop first and be dropped as one for an unknown
+// stream; that TCP connection would then stay open for ever. Every smux peer answers a FIN with its own (kcptun
+// closes both directions), so a stream this end closed first waits for that answer, and its FIN is sent again after
+// 0.5, 1.5 and 3.5 s if none came. A second FIN is harmless: smux ignores it for a stream it has closed or never had.
+void MuxSession::awaitPeerFin(quint32 sid)
+{
+    if (m_finWait.size() >= kMaxFinWaits)
+        return;
+    m_finWait[sid] = FinWait{m_clock.elapsed() + kFinFirstResendMs, 0};
+    if (!m_finResend.isActive())
+        m_finResend.start();
+}
+
+void MuxSession::onFinResendTick()
+{
+    const qint64 now = m_clock.elapsed();
+    for (auto it = m_finWait.begin(); it != m_finWait.end();) {
+        FinWait &w = it->second;
+        if (now < w.due) {
+            ++it;
+            continue;
+        }
+        sendFrame(smux::Fin, it->first);
+        ++m_stats.finsResent;
+        if (++w.resends >= kFinResends) {
+            it = m_finWait.erase(it);
+            continue;
+        }
+        w.due = now + (qint64(kFinFirstResendMs) << w.resends);
+        ++it;
+    }
+    if (m_finWait.empty())
+        m_finResend.stop();
 }
 
 // ---------------------------------------------------------------------------------------------------------------

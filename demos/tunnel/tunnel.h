@@ -26,6 +26,7 @@
 #include "snappyframe.h"
 
 #include <QByteArray>
+#include <QElapsedTimer>
 #include <QKcpConfig>
 #include <QObject>
 #include <QPointer>
@@ -101,6 +102,7 @@ struct SessionStats {
     quint64 framesOut = 0;
     quint64 kcpBytesIn = 0; // on the KCP stream (after compression)
     quint64 kcpBytesOut = 0;
+    quint64 finsResent = 0; // FINs sent again because the peer had not answered the first (see MuxSession)
 };
 
 // One KCP session carrying smux streams.
@@ -154,6 +156,8 @@ private:
     void flushOut();
     void onKeepAliveTick();
     void onTimeoutTick();
+    void awaitPeerFin(quint32 sid);
+    void onFinResendTick();
     void log(const QString &text) const;
 
     QPointer<QKcpSocket> m_kcp;
@@ -187,6 +191,14 @@ private:
     bool m_dataReady = false;
     QTimer m_keepAlive;
     QTimer m_timeout;
+    // Streams this end closed first, waiting for the peer's FIN in answer (see awaitPeerFin()).
+    struct FinWait {
+        qint64 due = 0; // ms on m_clock
+        int resends = 0;
+    };
+    std::map<quint32, FinWait> m_finWait;
+    QTimer m_finResend;
+    QElapsedTimer m_clock;
     SessionStats m_stats;
 };
 
