@@ -632,26 +632,11 @@ void QKcpSocketPrivate::readUdp()
     Q_Q(QKcpSocket);
     QPointer<QKcpSocket> guard(q);
     const qint64 now = qkcpNow();
-    if (!udp->hasPendingDatagrams() && takePortUnreachable(udp)) {
-#if QT_CONFIG(dtls)
-        if (dtls && !session) {
-            failConnection(QAbstractSocket::ConnectionRefusedError,
-                           closeReasonText(KcpCloseReason::Refused, kcpnet::SessionRejectReason {}));
-            return;
-        }
-#endif
-        // Only fatal during the handshake (or in plain mode, where nothing else tells us); later a stray
-        // ICMP message must not end a session that the peer keeps answering.
-        if (session && (session->state() == KcpSessionState::Connecting
-                        || (config.protocol() == QKcpConfig::PlainKcp && session->engine()
-                            && session->engine()->counters().datagramsReceived == 0))) {
-            session->fail(KcpCloseReason::Refused);
-            run(now);
-            return;
-        }
-    }
+    // Read until the socket is empty: readDatagram() says so with -1 (errorOccurred(TemporaryError), which
+    // udpError() ignores); asking hasPendingDatagrams() first would cost a MSG_PEEK system call per datagram.
     char buffer[kMaxDatagram];
-    for (int i = 0; i < kReadBatch && udp && udp->hasPendingDatagrams(); ++i) {
+    int got = 0;
+    for (; got < kReadBatch && udp; ++got) {
         const qint64 n = udp->readDatagram(buffer, sizeof buffer);
         if (n < 0)
             break;
@@ -666,6 +651,24 @@ void QKcpSocketPrivate::readUdp()
         processDatagram(buffer, n, now);
     }
     // Anything left is read on the next turn (the read notifier stays armed), so timers get their turn too.
+    // Woken with nothing to read: an ICMP error may be what made the socket readable.
+    if (got == 0 && udp && takePortUnreachable(udp)) {
+#if QT_CONFIG(dtls)
+        if (dtls && !session) {
+            failConnection(QAbstractSocket::ConnectionRefusedError,
+                           closeReasonText(KcpCloseReason::Refused, kcpnet::SessionRejectReason {}));
+            return;
+        }
+#endif
+        // Only fatal during the handshake (or in plain mode, where nothing else tells us); later a stray
+        // ICMP message must not end a session that the peer keeps answering.
+        if (session && (session->state() == KcpSessionState::Connecting
+                        || (config.protocol() == QKcpConfig::PlainKcp && session->engine()
+                            && session->engine()->counters().datagramsReceived == 0))) {
+            session->fail(KcpCloseReason::Refused);
+            run(now);
+        }
+    }
 }
 
 void QKcpSocketPrivate::udpError()
