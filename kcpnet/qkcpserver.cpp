@@ -111,8 +111,8 @@ void QKcpServerPrivate::readDatagrams()
     const qint64 now = qkcpNow();
     QHostAddress from;
     quint16 port = 0;
-    // Read until the socket is empty (readDatagram() says so with -1 and a TemporaryError, nobody listens): asking
-    // hasPendingDatagrams() first would cost a MSG_PEEK system call per datagram.
+    // Read until the socket is empty (readDatagram() returns -1 and reports a TemporaryError, which nothing here
+    // listens to): asking hasPendingDatagrams() first would cost a MSG_PEEK system call per datagram.
     for (int i = 0; i < kReadBatch && udp; ++i) {
         const qint64 n = udp->readDatagram(rx.data(), rx.size(), &from, &port);
         if (n < 0)

@@ -367,6 +367,7 @@ void MuxSession::acceptStream(quint32 sid)
 {
     if (m_streams.count(sid))
         return; // smux ignores a SYN for a stream it has
+    m_finWait.erase(sid); // a reused id (smux's wrap at 2^32) is a new stream: no old FIN may close it
     auto stream = std::make_unique<Stream>();
     stream->sid = sid;
     auto *tcp = new QTcpSocket(this);
