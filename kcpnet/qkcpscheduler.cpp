@@ -40,31 +40,54 @@ QKcpScheduler::QKcpScheduler(QObject *parent)
 
 void QKcpScheduler::add(QKcpScheduled *s)
 {
-    if (s->m_schedId)
-        return;
-    s->m_schedId = m_nextId++;
-    s->m_scheduledAt = -1;
-    m_registry.insert(s->m_schedId, s);
+    slotOf(s);
+}
+
+quint32 QKcpScheduler::slotOf(QKcpScheduled *s)
+{
+    if (s->m_slot)
+        return s->m_slot - 1;
+    quint32 index;
+    if (!m_freeSlots.empty()) {
+        index = m_freeSlots.back();
+        m_freeSlots.pop_back();
+    } else {
+        index = static_cast<quint32>(m_slots.size());
+        m_slots.emplace_back();
+    }
+    Slot &slot = m_slots[index];
+    slot.owner = s;
+    slot.deadline = -1;
+    slot.queuedAt = -1;
+    s->m_slot = index + 1;
+    ++m_live;
+    return index;
 }
 
 void QKcpScheduler::remove(QKcpScheduled *s)
 {
-    if (!s->m_schedId)
+    if (!s->m_slot)
         return;
-    m_registry.remove(s->m_schedId);
-    s->m_schedId = 0;
-    s->m_scheduledAt = -1;
+    const quint32 index = s->m_slot - 1;
+    Slot &slot = m_slots[index];
+    slot.owner = nullptr;
+    slot.deadline = -1;
+    slot.queuedAt = -1;
+    ++slot.generation; // its heap entries are skipped when they surface
+    m_freeSlots.push_back(index);
+    s->m_slot = 0;
+    --m_live;
     if (s->m_dirty) {
         m_dirty.erase(std::remove(m_dirty.begin(), m_dirty.end(), s), m_dirty.end());
         s->m_dirty = false;
     }
-    // Heap entries with the old id are skipped when they surface. Rebuild when stale ones dominate.
-    if (m_heap.size() > 64 && m_heap.size() > 4 * static_cast<std::size_t>(m_registry.size())) {
+    // Rebuild when stale entries dominate.
+    if (m_heap.size() > 64 && m_heap.size() > 4 * m_live) {
         std::vector<Entry> live;
-        live.reserve(m_registry.size());
+        live.reserve(m_live);
         for (const Entry &e : m_heap) {
-            auto it = m_registry.constFind(e.id);
-            if (it != m_registry.constEnd() && (*it)->m_scheduledAt == e.when)
+            const Slot &owner = m_slots[e.slot];
+            if (owner.owner && owner.generation == e.generation && owner.queuedAt == e.when)
                 live.push_back(e);
         }
         m_heap.swap(live);
@@ -72,22 +95,28 @@ void QKcpScheduler::remove(QKcpScheduled *s)
     }
 }
 
+void QKcpScheduler::push(quint32 index, qint64 when)
+{
+    Slot &slot = m_slots[index];
+    slot.queuedAt = when;
+    m_heap.push_back({when, index, slot.generation});
+    std::push_heap(m_heap.begin(), m_heap.end(), std::greater<Entry>());
+}
+
 void QKcpScheduler::schedule(QKcpScheduled *s, qint64 when)
 {
-    if (!s->m_schedId)
-        add(s);
-    if (s->m_scheduledAt >= 0 && s->m_scheduledAt <= when)
-        return; // an earlier wake-up is pending; the socket reschedules when it runs
-    s->m_scheduledAt = when;
-    m_heap.push_back({when, s->m_schedId});
-    std::push_heap(m_heap.begin(), m_heap.end(), std::greater<Entry>());
+    const quint32 index = slotOf(s);
+    Slot &slot = m_slots[index];
+    slot.deadline = when;
+    if (slot.queuedAt >= 0 && slot.queuedAt <= when)
+        return; // an entry at or before `when` is queued: when it comes up, onTimer() looks at the deadline
+    push(index, when);
     arm();
 }
 
 void QKcpScheduler::markDirty(QKcpScheduled *s)
 {
-    if (!s->m_schedId)
-        add(s);
+    slotOf(s);
     if (s->m_dirty)
         return;
     s->m_dirty = true;
@@ -138,14 +167,16 @@ void QKcpScheduler::onTimer()
         const Entry e = m_heap.front();
         std::pop_heap(m_heap.begin(), m_heap.end(), std::greater<Entry>());
         m_heap.pop_back();
-        auto it = m_registry.constFind(e.id);
-        if (it == m_registry.constEnd())
-            continue; // socket gone
-        QKcpScheduled *s = *it;
-        if (s->m_scheduledAt != e.when)
-            continue; // superseded by an earlier entry that already ran
-        s->m_scheduledAt = -1;
-        s->onScheduled(now);
+        Slot &slot = m_slots[e.slot];
+        if (!slot.owner || slot.generation != e.generation || slot.queuedAt != e.when)
+            continue; // socket gone, or superseded by an earlier entry that already ran
+        slot.queuedAt = -1;
+        if (slot.deadline > now) {
+            push(e.slot, slot.deadline); // the deadline moved later since this entry was queued
+            continue;
+        }
+        slot.deadline = -1;
+        slot.owner->onScheduled(now); // may add or remove sockets: `slot` is not used after this
     }
     arm();
 }
