@@ -58,16 +58,6 @@ bool parsePreset(const QString &name, QKcpConfig::Preset *preset)
     return true;
 }
 
-// Certificate mode, as main() read it from the command line.
-struct Encryption {
-    bool enabled = false;
-    bool insecure = false;
-    QString peerName; // empty: the host name
-#if QT_CONFIG(dtls)
-    QSslConfiguration ssl;
-#endif
-};
-
 } // namespace
 
 class BlockingEchoThread : public QThread
@@ -75,8 +65,8 @@ class BlockingEchoThread : public QThread
     Q_OBJECT
 
 public:
-    BlockingEchoThread(const QKcpConfig &config, const Encryption &encryption, const QString &host, quint16 port,
-                       const QString &text, int count, int timeoutMs, QObject *parent = nullptr)
+    BlockingEchoThread(const QKcpConfig &config, const DemoSsl::ClientEncryption &encryption, const QString &host,
+                       quint16 port, const QString &text, int count, int timeoutMs, QObject *parent = nullptr)
         : QThread(parent)
         , m_config(config)
         , m_encryption(encryption)
@@ -101,7 +91,7 @@ protected:
         const bool messageMode = m_config.mode() == QKcpConfig::MessageMode;
 
 #if QT_CONFIG(dtls)
-        if (m_encryption.enabled) {
+        if (m_encryption.certificates) {
             // sslErrors() is emitted inside waitForConnected(), in this thread: the slot runs directly. Without
             // ignoreSslErrors() there, waitForConnected() fails with SslHandshakeFailedError.
             socket.setSslConfiguration(m_encryption.ssl);
@@ -128,7 +118,7 @@ protected:
         }
         emit progress(QStringLiteral("connected to %1:%2").arg(socket.peerAddress().toString()).arg(socket.peerPort()));
 #if QT_CONFIG(dtls)
-        if (m_encryption.enabled) {
+        if (m_encryption.certificates) {
             const QSslCertificate certificate = socket.peerCertificate();
             emit progress(QStringLiteral("encrypted: cipher %1; server certificate %2, issued by %3")
                               .arg(socket.sessionCipher().name(), distinguishedName(certificate),
@@ -180,7 +170,7 @@ protected:
 
 private:
     const QKcpConfig m_config;
-    const Encryption m_encryption;
+    const DemoSsl::ClientEncryption m_encryption;
     const QString m_host;
     const quint16 m_port;
     const QString m_text;
@@ -205,28 +195,6 @@ int main(int argc, char **argv)
                                         QStringLiteral("mode"), QStringLiteral("stream"));
     const QCommandLineOption presetOption(QStringLiteral("preset"), QStringLiteral("normal, fast (default) or turbo."),
                                           QStringLiteral("preset"), QStringLiteral("fast"));
-    const QCommandLineOption keyOption(QStringLiteral("key"),
-                                       QStringLiteral("Encrypt with this pre-shared passphrase (both ends)."),
-                                       QStringLiteral("key"));
-    const QCommandLineOption encryptedOption(
-        QStringLiteral("encrypted"),
-        QStringLiteral("Certificate mode: DTLS, verifying the server's certificate (connectToHostEncrypted)."));
-    const QCommandLineOption caOption(
-        QStringLiteral("ca"), QStringLiteral("Also trust the CA certificate(s) in this PEM file (--encrypted)."),
-        QStringLiteral("file"));
-    const QCommandLineOption peerNameOption(
-        QStringLiteral("peer-name"),
-        QStringLiteral("The name the server's certificate must carry (default: --host; --encrypted)."),
-        QStringLiteral("name"));
-    const QCommandLineOption certificateOption(
-        QStringLiteral("certificate"), QStringLiteral("Client certificate, PEM, for servers that ask (--encrypted)."),
-        QStringLiteral("file"));
-    const QCommandLineOption privateKeyOption(QStringLiteral("private-key"),
-                                              QStringLiteral("The client certificate's private key, PEM."),
-                                              QStringLiteral("file"));
-    const QCommandLineOption insecureOption(
-        QStringLiteral("insecure"),
-        QStringLiteral("Accept a server certificate that does not verify, with a warning (--encrypted)."));
     const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Echoes to ask for (default 5)."),
                                          QStringLiteral("n"), QStringLiteral("5"));
     const QCommandLineOption textOption(QStringLiteral("text"), QStringLiteral("What to send (default \"hello\")."),
@@ -234,9 +202,10 @@ int main(int argc, char **argv)
     const QCommandLineOption timeoutOption(QStringLiteral("timeout"),
                                            QStringLiteral("Timeout of each blocking call in seconds (default 10)."),
                                            QStringLiteral("s"), QStringLiteral("10"));
-    parser.addOptions({hostOption, portOption, modeOption, presetOption, keyOption, encryptedOption, caOption,
-                       peerNameOption, certificateOption, privateKeyOption, insecureOption, countOption, textOption,
-                       timeoutOption});
+    const DemoSsl::ClientEncryptionOptions encryptionOptions;
+    parser.addOptions({hostOption, portOption, modeOption, presetOption});
+    parser.addOptions(encryptionOptions.options());
+    parser.addOptions({countOption, textOption, timeoutOption});
     parser.process(app);
 
     QKcpConfig::Preset preset;
@@ -252,70 +221,9 @@ int main(int argc, char **argv)
     QKcpConfig config(preset);
     config.setMode(mode == QLatin1String("message") ? QKcpConfig::MessageMode : QKcpConfig::StreamMode);
 
-    // Certificate mode, as in echo-client: checks first, then the files.
-    Encryption encryption;
-    encryption.enabled = parser.isSet(encryptedOption);
-    encryption.insecure = parser.isSet(insecureOption);
-    encryption.peerName = parser.value(peerNameOption);
-    for (const QCommandLineOption *option :
-         {&caOption, &peerNameOption, &certificateOption, &privateKeyOption, &insecureOption}) {
-        if (parser.isSet(*option) && !encryption.enabled) {
-            out() << "blocking-client: --" << option->names().constFirst() << " needs --encrypted" << Qt::endl;
-            return 2;
-        }
-    }
-    if (encryption.enabled && parser.isSet(keyOption)) {
-        out() << "blocking-client: --key (pre-shared key) and --encrypted (certificates) exclude each other; "
-                 "choose one"
-              << Qt::endl;
+    DemoSsl::ClientEncryption encryption;
+    if (!encryptionOptions.apply(parser, "blocking-client", &config, &encryption, out()))
         return 2;
-    }
-    if (parser.isSet(certificateOption) != parser.isSet(privateKeyOption)) {
-        out() << "blocking-client: a client certificate needs both --certificate and --private-key" << Qt::endl;
-        return 2;
-    }
-    if (parser.isSet(keyOption)) {
-        config.setPassphrase(parser.value(keyOption)); // pre-shared-key mode, as in echo-client
-        out() << "blocking-client: encryption: pre-shared key (AES-256-GCM)" << Qt::endl;
-    } else if (!encryption.enabled) {
-        out() << "blocking-client: encryption: none (plain; --key or --encrypted turn it on)" << Qt::endl;
-    }
-    if (encryption.enabled) {
-#if QT_CONFIG(dtls)
-        encryption.ssl = QSslConfiguration::defaultDtlsConfiguration(); // verifies the server (VerifyPeer)
-        QString error;
-        QString trusted = QStringLiteral("the system CAs");
-        if (parser.isSet(caOption)) {
-            const QList<QSslCertificate> cas = loadCertificates(parser.value(caOption), &error);
-            if (cas.isEmpty()) {
-                out() << "blocking-client: " << error << Qt::endl;
-                return 2;
-            }
-            // Setting CA certificates replaces the system's (read on demand otherwise): add those back first.
-            encryption.ssl.setCaCertificates(QSslConfiguration::systemCaCertificates() + cas);
-            trusted += QStringLiteral(" and ") + parser.value(caOption);
-        }
-        QString identity = QStringLiteral("no client certificate");
-        if (parser.isSet(certificateOption)) {
-            const QList<QSslCertificate> chain = loadCertificates(parser.value(certificateOption), &error);
-            QSslKey key;
-            if (!chain.isEmpty())
-                key = loadPrivateKey(parser.value(privateKeyOption), chain.first().publicKey().algorithm(), &error);
-            if (key.isNull()) {
-                out() << "blocking-client: " << error << Qt::endl;
-                return 2;
-            }
-            encryption.ssl.setLocalCertificateChain(chain);
-            encryption.ssl.setPrivateKey(key);
-            identity = QStringLiteral("client certificate ") + distinguishedName(chain.first());
-        }
-        out() << "blocking-client: encryption: certificates (DTLS 1.2), trusting " << trusted << ", " << identity
-              << (encryption.insecure ? ", INSECURE (certificate errors ignored)" : "") << Qt::endl;
-#else
-        out() << "blocking-client: --encrypted needs Qt Network with DTLS (OpenSSL)" << Qt::endl;
-        return 2;
-#endif
-    }
 
     BlockingEchoThread worker(config, encryption, parser.value(hostOption),
                               static_cast<quint16>(parser.value(portOption).toUInt()), parser.value(textOption),

@@ -234,28 +234,6 @@ int main(int argc, char **argv)
                                         QStringLiteral("mode"), QStringLiteral("stream"));
     const QCommandLineOption presetOption(QStringLiteral("preset"), QStringLiteral("normal, fast (default) or turbo."),
                                           QStringLiteral("preset"), QStringLiteral("fast"));
-    const QCommandLineOption keyOption(QStringLiteral("key"),
-                                       QStringLiteral("Encrypt with this pre-shared passphrase (both ends)."),
-                                       QStringLiteral("key"));
-    const QCommandLineOption encryptedOption(
-        QStringLiteral("encrypted"),
-        QStringLiteral("Certificate mode: DTLS, verifying the server's certificate (connectToHostEncrypted)."));
-    const QCommandLineOption caOption(
-        QStringLiteral("ca"), QStringLiteral("Also trust the CA certificate(s) in this PEM file (--encrypted)."),
-        QStringLiteral("file"));
-    const QCommandLineOption peerNameOption(
-        QStringLiteral("peer-name"),
-        QStringLiteral("The name the server's certificate must carry (default: --host; --encrypted)."),
-        QStringLiteral("name"));
-    const QCommandLineOption certificateOption(
-        QStringLiteral("certificate"), QStringLiteral("Client certificate, PEM, for servers that ask (--encrypted)."),
-        QStringLiteral("file"));
-    const QCommandLineOption privateKeyOption(QStringLiteral("private-key"),
-                                              QStringLiteral("The client certificate's private key, PEM."),
-                                              QStringLiteral("file"));
-    const QCommandLineOption insecureOption(
-        QStringLiteral("insecure"),
-        QStringLiteral("Accept a server certificate that does not verify, with a warning (--encrypted)."));
     const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Echoes to ask for (default 5)."),
                                          QStringLiteral("n"), QStringLiteral("5"));
     const QCommandLineOption textOption(QStringLiteral("text"), QStringLiteral("What to send (default \"hello\")."),
@@ -263,9 +241,10 @@ int main(int argc, char **argv)
     const QCommandLineOption timeoutOption(QStringLiteral("timeout"),
                                            QStringLiteral("Give up after this many seconds (default 30)."),
                                            QStringLiteral("s"), QStringLiteral("30"));
-    parser.addOptions({hostOption, portOption, modeOption, presetOption, keyOption, encryptedOption, caOption,
-                       peerNameOption, certificateOption, privateKeyOption, insecureOption, countOption, textOption,
-                       timeoutOption});
+    const DemoSsl::ClientEncryptionOptions encryptionOptions;
+    parser.addOptions({hostOption, portOption, modeOption, presetOption});
+    parser.addOptions(encryptionOptions.options());
+    parser.addOptions({countOption, textOption, timeoutOption});
     parser.process(app);
 
     QKcpConfig::Preset preset;
@@ -281,72 +260,15 @@ int main(int argc, char **argv)
     QKcpConfig config(preset);
     config.setMode(mode == QLatin1String("message") ? QKcpConfig::MessageMode : QKcpConfig::StreamMode);
 
-    // Certificate mode: checks first, then the files.
-    const bool encrypted = parser.isSet(encryptedOption);
-    for (const QCommandLineOption *option :
-         {&caOption, &peerNameOption, &certificateOption, &privateKeyOption, &insecureOption}) {
-        if (parser.isSet(*option) && !encrypted) {
-            out() << "echo-client: --" << option->names().constFirst() << " needs --encrypted" << Qt::endl;
-            return 2;
-        }
-    }
-    if (encrypted && parser.isSet(keyOption)) {
-        out() << "echo-client: --key (pre-shared key) and --encrypted (certificates) exclude each other; choose one"
-              << Qt::endl;
+    DemoSsl::ClientEncryption encryption;
+    if (!encryptionOptions.apply(parser, "echo-client", &config, &encryption, out()))
         return 2;
-    }
-    if (parser.isSet(certificateOption) != parser.isSet(privateKeyOption)) {
-        out() << "echo-client: a client certificate needs both --certificate and --private-key" << Qt::endl;
-        return 2;
-    }
-    if (parser.isSet(keyOption)) {
-        // Pre-shared-key mode: an authenticated handshake, then every datagram encrypted (AES-256-GCM) with keys
-        // of its own per session. A peer with another key fails with SslHandshakeFailedError. A passphrase is
-        // stretched with PBKDF2 (raw key bytes would go to setPreSharedKey() instead).
-        config.setPassphrase(parser.value(keyOption));
-        out() << "echo-client: encryption: pre-shared key (AES-256-GCM)" << Qt::endl;
-    } else if (!encrypted) {
-        out() << "echo-client: encryption: none (plain; --key or --encrypted turn it on)" << Qt::endl;
-    }
 
     EchoClient client(config, parser.value(textOption), std::max(1, parser.value(countOption).toInt()));
-    if (encrypted) {
 #if QT_CONFIG(dtls)
-        QSslConfiguration ssl = QSslConfiguration::defaultDtlsConfiguration(); // verifies the server (VerifyPeer)
-        QString error;
-        QString trusted = QStringLiteral("the system CAs");
-        if (parser.isSet(caOption)) {
-            const QList<QSslCertificate> cas = loadCertificates(parser.value(caOption), &error);
-            if (cas.isEmpty()) {
-                out() << "echo-client: " << error << Qt::endl;
-                return 2;
-            }
-            // Setting CA certificates replaces the system's (read on demand otherwise): add those back first.
-            ssl.setCaCertificates(QSslConfiguration::systemCaCertificates() + cas);
-            trusted += QStringLiteral(" and ") + parser.value(caOption);
-        }
-        QString identity = QStringLiteral("no client certificate");
-        if (parser.isSet(certificateOption)) {
-            const QList<QSslCertificate> chain = loadCertificates(parser.value(certificateOption), &error);
-            QSslKey key;
-            if (!chain.isEmpty())
-                key = loadPrivateKey(parser.value(privateKeyOption), chain.first().publicKey().algorithm(), &error);
-            if (key.isNull()) {
-                out() << "echo-client: " << error << Qt::endl;
-                return 2;
-            }
-            ssl.setLocalCertificateChain(chain);
-            ssl.setPrivateKey(key);
-            identity = QStringLiteral("client certificate ") + distinguishedName(chain.first());
-        }
-        out() << "echo-client: encryption: certificates (DTLS 1.2), trusting " << trusted << ", " << identity
-              << (parser.isSet(insecureOption) ? ", INSECURE (certificate errors ignored)" : "") << Qt::endl;
-        client.setEncryption(ssl, parser.value(peerNameOption), parser.isSet(insecureOption));
-#else
-        out() << "echo-client: --encrypted needs Qt Network with DTLS (OpenSSL)" << Qt::endl;
-        return 2;
+    if (encryption.certificates)
+        client.setEncryption(encryption.ssl, encryption.peerName, encryption.insecure);
 #endif
-    }
     QObject::connect(&client, &EchoClient::finished, &app, &QCoreApplication::exit);
 
     // A safety net: never hang (a server that is not there is reported by the socket after its connect timeout).
