@@ -5,7 +5,8 @@
 // built by CMake (tests/interop's kcpgo-peer, tests/compat's kcpgo-vectors, through tests/compat/compat_support.h):
 //  - Clock, msUntil(), nowMs(): steady_clock deadlines, and the engine clock (ms since the first call, wrapping
 //    at 32 bits like ikcp's);
-//  - SplitMix64, Pattern: the deterministic data of kcpgo-peer and kcpgo-vectors (the same generator in Go);
+//  - Pattern: the deterministic data of kcpgo-peer and kcpgo-vectors (SplitMix64 from splitmix64.h, the same
+//    generator in Go);
 //  - Sha256 (OpenSSL EVP), toHex(), splitWords(), wordValue(): digests, and the "key=value" words the Go
 //    programs print;
 //  - ChildProcess: a program started with posix_spawn, stdin and stdout piped (stderr inherited), its output
@@ -18,6 +19,7 @@
 #define KCPNET_KCPINTEROPDRIVER_H
 
 #include "kcpengine.h"
+#include "splitmix64.h"
 
 #include <openssl/evp.h>
 
@@ -140,25 +142,6 @@ inline bool sameEndpoint(const sockaddr_in &a, const sockaddr_in &b)
 }
 
 // ---- Deterministic data: must match kcpgo-peer/main.go and kcpgo-vectors (splitmix64, pattern) ----
-
-class SplitMix64
-{
-public:
-    explicit SplitMix64(std::uint64_t seed)
-        : m_state(seed)
-    {}
-    std::uint64_t next()
-    {
-        m_state += 0x9E3779B97F4A7C15ull;
-        std::uint64_t z = m_state;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-
-private:
-    std::uint64_t m_state;
-};
 
 // The payload of one direction: the little-endian bytes of successive splitmix64 outputs.
 class Pattern

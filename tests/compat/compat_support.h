@@ -25,7 +25,7 @@ using kcp_interop::msUntil;
 using kcp_interop::Pattern;
 using kcp_interop::peerPath;
 using kcp_interop::Sha256;
-using kcp_interop::SplitMix64;
+using ::SplitMix64;
 using kcp_interop::splitWords;
 using kcp_interop::toHex;
 using kcp_interop::wordValue;

@@ -18,6 +18,7 @@
 
 #include "kcpengine.h"
 #include "kcpsegment.h"
+#include "../common/splitmix64.h"
 
 #include <gtest/gtest.h>
 
@@ -47,19 +48,11 @@ using kcpnet::kKcpHeaderSize;
 // ---------------------------------------------------------------------------------------------------------
 // Deterministic randomness and payloads
 
-class Rng
+class Rng : public SplitMix64
 {
 public:
-    explicit Rng(std::uint64_t seed = 1) : m_state(seed) {}
+    using SplitMix64::SplitMix64;
 
-    std::uint64_t next()
-    {
-        m_state += 0x9E3779B97F4A7C15ull;
-        std::uint64_t z = m_state;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
     // Uniform in [0, n) (n > 0); the modulo bias is irrelevant for tests.
     std::uint32_t below(std::uint32_t n) { return n ? static_cast<std::uint32_t>(next() % n) : 0; }
     // Uniform in [lo, hi].
@@ -76,9 +69,6 @@ public:
         return u * 100.0 < pct;
     }
     std::uint8_t byte() { return static_cast<std::uint8_t>(next()); }
-
-private:
-    std::uint64_t m_state;
 };
 
 // CRC-32 (reflected polynomial 0xEDB88320, as used by zlib and Ethernet).

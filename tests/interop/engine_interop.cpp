@@ -43,7 +43,6 @@ using kcp_interop::Pattern;
 using kcp_interop::peerPath;
 using kcp_interop::PeerReport;
 using kcp_interop::Sha256;
-using kcp_interop::SplitMix64;
 using kcp_interop::splitWords;
 using kcp_interop::UdpPeerDriver;
 using kcp_interop::wordValue;

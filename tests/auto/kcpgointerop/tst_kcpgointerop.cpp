@@ -22,6 +22,7 @@
 #include <QKcpStatistics>
 
 #include "kcptestsupport.h"
+#include "splitmix64.h"
 #include "udprelay.h"
 
 #include <QtCore/qcryptographichash.h>
@@ -82,27 +83,18 @@ bool haveCiphers()
 
 // ---- The peer's deterministic data (tests/interop/kcpgo-peer/main.go, "Data the peers exchange") ----
 
-quint64 splitmix64(quint64 &state)
-{
-    state += 0x9E3779B97F4A7C15ull;
-    quint64 z = state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 // The byte stream of one direction: the little-endian bytes of successive splitmix64 outputs.
 class PatternStream
 {
 public:
     explicit PatternStream(quint64 seed)
-        : m_state(seed)
+        : m_gen(seed)
     {}
     void fill(char *out, qsizetype size)
     {
         for (qsizetype i = 0; i < size; ++i) {
             if (m_left == 0) {
-                m_word = splitmix64(m_state);
+                m_word = m_gen.next();
                 m_left = 8;
             }
             out[i] = static_cast<char>(m_word & 0xff);
@@ -112,7 +104,7 @@ public:
     }
 
 private:
-    quint64 m_state;
+    SplitMix64 m_gen;
     quint64 m_word = 0;
     int m_left = 0;
 };
@@ -122,13 +114,13 @@ class MessageSizes
 {
 public:
     MessageSizes(quint64 seed, int unit, int maxMessage)
-        : m_state(seed ^ 0xA5A5A5A5A5A5A5A5ull)
+        : m_gen(seed ^ 0xA5A5A5A5A5A5A5A5ull)
         , m_unit(static_cast<quint64>(unit))
         , m_max(static_cast<quint64>(maxMessage))
     {}
     qint64 next(qint64 remaining)
     {
-        const quint64 r = splitmix64(m_state);
+        const quint64 r = m_gen.next();
         const quint64 k = r >> 8;
         quint64 n = 0;
         switch (r % 8) {
@@ -155,7 +147,7 @@ public:
     }
 
 private:
-    quint64 m_state;
+    SplitMix64 m_gen;
     quint64 m_unit;
     quint64 m_max;
 };
